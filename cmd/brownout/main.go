@@ -1,0 +1,84 @@
+// Command brownout chaos-tests the circuit breaker of an LLM assistant: it
+// plays scripted upstream faults and load against a real assistant service
+// and a fake HuggingFace inference server, records what happened, and
+// judges the breaker against thresholds.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// Exit codes shared by every subcommand, so CI can tell a failed threshold
+// from a broken invocation.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// A command is one brownout subcommand. run gets the arguments after the
+// subcommand's name and returns the process exit code.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// commands is the explicit registry of subcommands; each lives in its own file.
+var commands = map[string]command{
+	"assistant": {"run the built-in assistant service standalone", cmdAssistant},
+	"fakehf":    {"run the fake HuggingFace inference server standalone", cmdFakeHF},
+	"validate":  {"check scenario files and print every error", cmdValidate},
+	"scenarios": {"list the built-in scenarios", cmdScenarios},
+	"run":       {"play a scenario end to end and record it", cmdRun},
+	"report":    {"render plots and threshold verdicts from a recorded run", cmdReport},
+	"sweep":     {"play a scenario over a grid of breaker settings", cmdSweep},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand; it is main without the process around it,
+// so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "brownout: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: brownout COMMAND [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'brownout COMMAND --help' for a command's flags.")
+}
