@@ -1,0 +1,18 @@
+// Package recording defines the on-disk form of one brownout run, so that
+// the run (package sim) and its reports (package reports) agree on one
+// versioned format and a run can be re-rendered or re-judged later.
+//
+// A run folder holds:
+//
+//	run.json          Header: format version, scenario, settings, phases, counts
+//	requests.jsonl    one Request per load request, in completion order
+//	transitions.jsonl one Transition per breaker state change, in time order
+//	upstream.jsonl    one UpstreamCall per call the fake server received
+//	results.bin       vegeta's own gob encoding of every result, so that
+//	                  `vegeta report` and `vegeta plot` work on it unchanged
+//
+// Every time in the JSON Lines files is scenario time: the offset from the
+// start of the run multiplied by the time scale, so a run compressed 40
+// times reads the same as an uncompressed one. Times and durations are
+// integer nanoseconds (Go's time.Duration encoding), named with an _ns suffix.
+package recording

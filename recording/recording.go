@@ -1,0 +1,139 @@
+package recording
+
+import (
+	"time"
+)
+
+// FormatVersion is the version of the file set this package writes. Readers
+// refuse other versions rather than misreading them.
+const FormatVersion = 1
+
+// Names of the files in a run folder.
+const (
+	HeaderFile      = "run.json"
+	RequestsFile    = "requests.jsonl"
+	TransitionsFile = "transitions.jsonl"
+	UpstreamFile    = "upstream.jsonl"
+	VegetaFile      = "results.bin"
+)
+
+// Outcome classifies what a load request got back. The names are the ones
+// threshold filters (outcome:NAME) and reports use.
+type Outcome string
+
+// The outcome classes of a request.
+const (
+	// OutcomeUpstream is a 200 answered by the upstream model.
+	OutcomeUpstream Outcome = "upstream"
+	// OutcomeCache is a 200 served from the L1 query cache (fallback level 1).
+	OutcomeCache Outcome = "l1_cache"
+	// OutcomeExcerpts is a 200 built from retrieved excerpts (fallback level 2).
+	OutcomeExcerpts Outcome = "excerpts"
+	// OutcomeUnavailable is a 503 from the assistant (fallback level 3).
+	OutcomeUnavailable Outcome = "unavailable"
+	// OutcomeError is a transport error or client timeout: no HTTP answer.
+	OutcomeError Outcome = "error"
+	// OutcomeBadResponse is an HTTP answer the contract does not allow:
+	// an unexpected status or a body that does not parse.
+	OutcomeBadResponse Outcome = "bad_response"
+)
+
+// Outcomes lists every outcome class in the order reports stack them.
+var Outcomes = []Outcome{OutcomeUpstream, OutcomeCache, OutcomeExcerpts, OutcomeUnavailable, OutcomeError, OutcomeBadResponse}
+
+// Breaker states as recorded; the same strings the assistant's health
+// endpoint reports.
+const (
+	StateClosed   = "closed"
+	StateOpen     = "open"
+	StateHalfOpen = "half-open"
+)
+
+// Request is one load request and what it got back.
+type Request struct {
+	Seq     uint64        `json:"seq"`
+	T       time.Duration `json:"t_ns"`       // start, scenario time since the run began
+	Latency time.Duration `json:"latency_ns"` // scenario time
+	Status  int           `json:"status"`     // 0 when no HTTP answer arrived
+	Outcome Outcome       `json:"outcome"`
+	Reason  string        `json:"reason,omitempty"` // fallback_reason of a fallback answer
+	Phase   string        `json:"phase"`            // phase in which the request started
+	Breaker string        `json:"breaker"`          // breaker state when the answer was produced
+	Error   string        `json:"error,omitempty"`  // transport or decoding error text
+}
+
+// Transition is one breaker state change, at its exact time.
+type Transition struct {
+	T       time.Duration `json:"t_ns"` // scenario time since the run began
+	Breaker string        `json:"breaker"`
+	From    string        `json:"from"`
+	To      string        `json:"to"`
+}
+
+// UpstreamCall is one call the fake upstream received.
+type UpstreamCall struct {
+	Seq      uint64        `json:"seq"`
+	T        time.Duration `json:"t_ns"` // arrival, scenario time since the run began
+	Phase    string        `json:"phase"`
+	Route    string        `json:"route"`
+	Fault    string        `json:"fault,omitempty"` // fault kind applied; empty when healthy
+	Status   int           `json:"status"`          // 0 when no HTTP status was sent
+	Duration time.Duration `json:"duration_ns"`     // scenario time
+	Bytes    int64         `json:"bytes"`
+	Breaker  string        `json:"breaker"` // breaker state when the call arrived
+}
+
+// Failed reports whether the call counts as an upstream failure: a fault was
+// injected or the answer was not a 2xx.
+func (c UpstreamCall) Failed() bool {
+	return c.Fault != "" || c.Status < 200 || c.Status > 299
+}
+
+// PhaseSpan is where one phase lies on the scenario clock.
+type PhaseSpan struct {
+	Name  string        `json:"name"`
+	Start time.Duration `json:"start_ns"`
+	End   time.Duration `json:"end_ns"`
+}
+
+// Counts are the number of records in each file, written into the header
+// at the end so a reader can tell a complete file from a truncated one.
+type Counts struct {
+	Requests      int64 `json:"requests"`
+	Transitions   int64 `json:"transitions"`
+	UpstreamCalls int64 `json:"upstream_calls"`
+}
+
+// Header describes a run: what was played, with which settings, and how it
+// ended. It is written at the start of a run and rewritten at its end.
+type Header struct {
+	Format       int               `json:"format"`
+	Scenario     string            `json:"scenario"`
+	Description  string            `json:"description,omitempty"`
+	ScenarioYAML string            `json:"scenario_yaml"` // the effective scenario (defaults and overrides applied), in scenario time
+	Seed         int64             `json:"seed"`
+	TimeScale    float64           `json:"time_scale"`
+	StartedAt    time.Time         `json:"started_at"` // wall clock
+	EndedAt      time.Time         `json:"ended_at,omitzero"`
+	Duration     time.Duration     `json:"duration_ns"` // scenario time covered by the recording
+	Phases       []PhaseSpan       `json:"phases"`
+	Breakers     []string          `json:"breakers"` // breaker names, in display order
+	Versions     map[string]string `json:"versions"`
+	Complete     bool              `json:"complete"`    // false while running or after a crash
+	Interrupted  bool              `json:"interrupted"` // stopped early by a signal or cancellation
+	Counts       Counts            `json:"counts"`
+}
+
+// PhaseAt returns the name of the phase in effect at scenario time t; the
+// last phase extends past its end, the first before its start.
+func (h *Header) PhaseAt(t time.Duration) string {
+	if len(h.Phases) == 0 {
+		return ""
+	}
+	for _, p := range h.Phases {
+		if t < p.End {
+			return p.Name
+		}
+	}
+	return h.Phases[len(h.Phases)-1].Name
+}

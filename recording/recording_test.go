@@ -1,0 +1,139 @@
+package recording
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
+	cases := []Request{
+		{},
+		{Seq: 7, T: 1500 * time.Millisecond, Latency: 3 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
+		{Seq: 8, Status: 200, Outcome: OutcomeCache, Reason: "circuit_open", Phase: "out\"age", Breaker: StateOpen},
+		{Seq: 9, Outcome: OutcomeError, Error: "Post \"http://127.0.0.1:1/x\": context deadline exceeded <&> é\n", Breaker: StateHalfOpen},
+	}
+	for _, r := range cases {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendRequest(nil, &r)
+		if string(got) != string(want)+"\n" {
+			t.Errorf("appendRequest(%+v)\n got %s\nwant %s", r, got, want)
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	h := Header{Scenario: "s", Seed: 3, TimeScale: 10, Phases: []PhaseSpan{{"a", 0, time.Second}, {"b", time.Second, 2 * time.Second}}, Breakers: []string{"huggingface_api"}}
+	w, err := Create(dir, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []Request{
+		{Seq: 1, T: time.Millisecond, Latency: time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "a", Breaker: StateClosed},
+		{Seq: 2, T: 1100 * time.Millisecond, Status: 503, Outcome: OutcomeUnavailable, Phase: "b", Breaker: StateOpen},
+	}
+	trs := []Transition{{T: time.Second, Breaker: "huggingface_api", From: StateClosed, To: StateOpen}}
+	calls := []UpstreamCall{{Seq: 1, T: time.Millisecond, Phase: "a", Route: "/v1/chat/completions", Status: 200, Breaker: StateClosed}}
+	for _, r := range reqs {
+		if err := w.Request(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tr := range trs {
+		if err := w.Transition(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range calls {
+		if err := w.UpstreamCall(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(2*time.Second, time.Unix(100, 0).UTC(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Request(reqs[0]); err == nil {
+		t.Error("Request after Close: want an error")
+	}
+
+	got, err := ReadHeader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Complete || !got.Interrupted || got.Counts != (Counts{2, 1, 1}) || got.Format != FormatVersion {
+		t.Errorf("header = %+v", got)
+	}
+	if p := got.PhaseAt(1500 * time.Millisecond); p != "b" {
+		t.Errorf("PhaseAt(1.5s) = %q, want b", p)
+	}
+	var gotReqs []Request
+	if err := EachRequest(dir, func(r *Request) error { gotReqs = append(gotReqs, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(reqs, gotReqs); d != "" {
+		t.Errorf("requests (-want +got):\n%s", d)
+	}
+	gotTrs, err := ReadTransitions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(trs, gotTrs); d != "" {
+		t.Errorf("transitions (-want +got):\n%s", d)
+	}
+	var gotCalls []UpstreamCall
+	if err := EachUpstreamCall(dir, func(c *UpstreamCall) error { gotCalls = append(gotCalls, *c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(calls, gotCalls); d != "" {
+		t.Errorf("upstream calls (-want +got):\n%s", d)
+	}
+}
+
+func TestReadToleratesPartialLastLine(t *testing.T) {
+	dir := t.TempDir()
+	data := `{"seq":1,"t_ns":0,"latency_ns":0,"status":200,"outcome":"upstream","phase":"a","breaker":"closed"}` + "\n" + `{"seq":2,"t_ns":`
+	if err := os.WriteFile(filepath.Join(dir, RequestsFile), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := EachRequest(dir, func(*Request) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("read %d requests, want 1", n)
+	}
+}
+
+func TestReadHeaderRefusesOtherFormat(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, HeaderFile), []byte(`{"format":99}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadHeader(dir); err == nil {
+		t.Error("want an error for format 99")
+	}
+}
+
+func BenchmarkWriterRequest(b *testing.B) {
+	w, err := Create(b.TempDir(), Header{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := Request{Seq: 1, T: time.Second, Latency: time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_open", Phase: "outage", Breaker: StateOpen}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Seq++
+		if err := w.Request(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Close(0, time.Time{}, false)
+}
