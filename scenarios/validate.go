@@ -1,0 +1,456 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// FaultKinds lists every fault kind in the order they are documented.
+var FaultKinds = []string{
+	KindStatus, KindLatency, KindHang, KindReset, KindEmpty, KindMalformed,
+	KindWrongContentType, KindSlowBody, KindStreamCut, KindStreamError,
+}
+
+// faultParams lists the parameters each fault kind accepts (besides kind and
+// the selectors rate, first, every and after).
+var faultParams = map[string][]string{
+	KindStatus:           {"code", "body", "retry_after", "estimated_time"},
+	KindLatency:          {"latency"},
+	KindHang:             {"duration"},
+	KindReset:            nil,
+	KindEmpty:            nil,
+	KindMalformed:        {"mode"},
+	KindWrongContentType: {"content_type"},
+	KindSlowBody:         {"bytes_per_second"},
+	KindStreamCut:        {"tokens"},
+	KindStreamError:      {"tokens", "message"},
+}
+
+// StatusBodies maps each named error body of a status fault to the HTTP
+// status the real service sends it with.
+var StatusBodies = map[string]int{
+	"model_loading":         503,
+	"overloaded":            429,
+	"validation":            422,
+	"generation":            424,
+	"incomplete_generation": 500,
+	"bad_gateway":           502,
+	"gateway_timeout":       504,
+}
+
+// MalformedModes are the values of a malformed fault's mode.
+var MalformedModes = []string{"truncated", "invalid"}
+
+var (
+	policies    = []string{PolicyConsecutive, PolicyRatio}
+	scopes      = []string{ScopeShared, ScopePerEndpoint}
+	modes       = []string{ModeChat, ModeText}
+	patterns    = []string{PatternConstant, PatternRamp, PatternSine}
+	dists       = []string{DistFixed, DistUniform, DistNormal, DistLognormal}
+	rateParams  = map[string][]string{PatternConstant: {"rate"}, PatternRamp: {"from", "to"}, PatternSine: {"mean", "amplitude", "period"}}
+	distParams  = map[string][]string{DistFixed: {"value", "cap"}, DistUniform: {"min", "max", "cap"}, DistNormal: {"mean", "stddev", "cap"}, DistLognormal: {"median", "p99", "cap"}}
+	fixedParams = []string{"kind", "rate", "first", "every", "after"}
+)
+
+// Validate checks the semantic rules of a scenario built or changed in code
+// (for example by command-line overrides): the same rules Parse applies,
+// without positions. It returns an *[ErrorList] or nil.
+func (s *Scenario) Validate() error {
+	v := &validator{}
+	v.scenario(s)
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return &ErrorList{Errors: v.errs}
+}
+
+// validator collects semantic problems by field path. given is set while
+// parsing and reports whether the file gave the field; in Validate it is
+// nil, and a zero value counts as not given.
+type validator struct {
+	given func(path string, zero bool) bool
+	errs  []*FieldError
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// wasGiven reports whether the file set the field at path; outside parsing,
+// whether the value is non-zero.
+func (v *validator) wasGiven(path string, zero bool) bool {
+	if v.given == nil {
+		return !zero
+	}
+	return v.given(path, zero)
+}
+
+func (v *validator) enum(path, got, what string, valid []string) {
+	if slices.Contains(valid, got) {
+		return
+	}
+	if got == "" {
+		v.errorf(path, "missing %s (valid: %s)", what, quoteList(valid))
+		return
+	}
+	v.errorf(path, "found %q, want a %s%s (valid: %s)", got, what, didYouMean(got, valid), quoteList(valid))
+}
+
+func (v *validator) atLeast(path string, got, lo int) {
+	if got < lo {
+		v.errorf(path, "found %d, want an integer >= %d", got, lo)
+	}
+}
+
+func (v *validator) positive(path string, d Duration) {
+	if d <= 0 {
+		v.errorf(path, "found %s, want a positive duration", d)
+	}
+}
+
+func (v *validator) nonNegative(path string, d Duration) {
+	if d < 0 {
+		v.errorf(path, "found %s, want a duration >= 0", d)
+	}
+}
+
+func (v *validator) ratio(path string, r Ratio) {
+	if !(r >= 0 && r <= 1) {
+		v.errorf(path, "found %v, want a ratio in [0,1] or a percentage in 0%%..100%%", float64(r))
+	}
+}
+
+func (v *validator) rateOK(path string, r Rate) {
+	if !(r >= 0) || math.IsInf(float64(r), 0) {
+		v.errorf(path, "found %v, want a rate >= 0", r)
+	}
+}
+
+// validName reports whether a scenario or phase name is safe in a folder
+// name and in a threshold filter.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) scenario(s *Scenario) {
+	if s.Name == "" {
+		v.errorf("name", "missing name")
+	} else if !validName(s.Name) {
+		v.errorf("name", "found %q, want letters, digits, '.', '_' or '-' (starting with a letter or digit): the name becomes a folder name", s.Name)
+	}
+	if !(s.TimeScale > 0) || math.IsInf(s.TimeScale, 0) {
+		v.errorf("time_scale", "found %v, want a number > 0", s.TimeScale)
+	}
+	v.breaker("breaker", &s.Breaker)
+	v.assistant("assistant", &s.Assistant)
+	v.load("load", &s.Load, nil)
+	v.upstream("upstream", &s.Upstream, nil)
+	if len(s.Phases) == 0 {
+		v.errorf("phases", "no phases; a scenario needs at least one, e.g. phases: [{name: steady, duration: 60s}]")
+	}
+	seen := map[string]int{}
+	for i, p := range s.Phases {
+		path := index("phases", i)
+		switch {
+		case p.Name == "":
+			v.errorf(path, "missing name")
+		case !validName(p.Name):
+			v.errorf(join(path, "name"), "found %q, want letters, digits, '.', '_' or '-' (starting with a letter or digit): thresholds name phases as phase:NAME", p.Name)
+		default:
+			if j, dup := seen[p.Name]; dup {
+				v.errorf(join(path, "name"), "phase name %q is already used by phases[%d]; phase names must be unique", p.Name, j)
+			} else {
+				seen[p.Name] = i
+			}
+		}
+		if !v.wasGiven(join(path, "duration"), p.Duration == 0) {
+			v.errorf(path, "missing duration, e.g. duration: 60s")
+		} else {
+			v.positive(join(path, "duration"), p.Duration)
+		}
+		v.load(join(path, "load"), &p.Load, &s.Load)
+		v.upstream(join(path, "upstream"), &p.Upstream, &s.Upstream)
+		for j := range p.Faults {
+			v.fault(index(join(path, "faults"), j), &p.Faults[j])
+		}
+	}
+	v.thresholds(s)
+}
+
+func (v *validator) breaker(path string, b *Breaker) {
+	v.enum(join(path, "policy"), b.Policy, "policy", policies)
+	v.atLeast(join(path, "fail_threshold"), b.FailThreshold, 1)
+	if !(b.FailureRatio > 0 && b.FailureRatio <= 1) {
+		v.errorf(join(path, "failure_ratio"), "found %v, want a ratio in (0,1] or a percentage in (0%%,100%%]", float64(b.FailureRatio))
+	}
+	v.atLeast(join(path, "min_requests"), b.MinRequests, 1)
+	v.positive(join(path, "reset_timeout"), b.ResetTimeout)
+	v.atLeast(join(path, "half_open_max_requests"), b.HalfOpenMaxRequests, 1)
+	v.nonNegative(join(path, "interval"), b.Interval)
+	v.positive(join(path, "call_timeout"), b.CallTimeout)
+	v.enum(join(path, "scope"), b.Scope, "scope", scopes)
+}
+
+func (v *validator) assistant(path string, a *Assistant) {
+	v.enum(join(path, "mode"), a.Mode, "mode", modes)
+	v.atLeast(join(path, "top_k"), a.TopK, 1)
+	v.atLeast(join(path, "cache.size"), a.Cache.Size, 0)
+	v.positive(join(path, "cache.ttl"), a.Cache.TTL)
+	v.atLeast(join(path, "excerpts.count"), a.Excerpts.Count, 0)
+	v.atLeast(join(path, "excerpts.chars"), a.Excerpts.Chars, 1)
+}
+
+// load checks a load; for a phase, base is the scenario's load and only the
+// values the phase changed are checked (the others were checked there).
+func (v *validator) load(path string, l, base *LoadSpec) {
+	if base == nil || l.Rate != base.Rate {
+		v.rateSpec(join(path, "rate"), &l.Rate)
+	}
+	if base == nil || l.Queries != base.Queries {
+		if strings.TrimSpace(l.Queries) == "" {
+			v.errorf(join(path, "queries"), "empty; want builtin or the path of a text file with one question per line")
+		}
+	}
+	if base == nil || l.RepeatRatio != base.RepeatRatio {
+		v.ratio(join(path, "repeat_ratio"), l.RepeatRatio)
+	}
+	if base == nil || l.Timeout != base.Timeout {
+		v.positive(join(path, "timeout"), l.Timeout)
+	}
+	if base == nil || l.MaxWorkers != base.MaxWorkers {
+		v.atLeast(join(path, "max_workers"), l.MaxWorkers, 1)
+	}
+}
+
+// params returns the YAML keys of the non-zero fields of the struct at p.
+func nonZeroParams(p any) []string {
+	rv := reflect.ValueOf(p).Elem()
+	names, idx := fieldInfo(rv.Type())
+	var out []string
+	for _, n := range names {
+		if !rv.Field(idx[n]).IsZero() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// notParams reports the set parameters that the variant does not take.
+func (v *validator) notParams(path, what, variant string, set, allowed, always []string) {
+	for _, p := range set {
+		if slices.Contains(always, p) || slices.Contains(allowed, p) {
+			continue
+		}
+		hint := "it takes no parameters"
+		if len(allowed) > 0 {
+			hint = "its parameters: " + quoteList(allowed)
+		}
+		v.errorf(join(path, p), "%s is not a parameter of %s %s (%s)", p, what, variant, hint)
+	}
+}
+
+func (v *validator) rateSpec(path string, rs *RateSpec) {
+	if !slices.Contains(patterns, rs.Pattern) {
+		v.enum(join(path, "pattern"), rs.Pattern, "pattern", patterns)
+		return
+	}
+	v.notParams(path, "pattern", rs.Pattern, nonZeroParams(rs), rateParams[rs.Pattern], []string{"pattern"})
+	for _, f := range []struct {
+		name string
+		r    Rate
+	}{{"rate", rs.Rate}, {"from", rs.From}, {"to", rs.To}, {"mean", rs.Mean}, {"amplitude", rs.Amplitude}} {
+		v.rateOK(join(path, f.name), f.r)
+	}
+	switch rs.Pattern {
+	case PatternConstant:
+		if v.given != nil && v.given(path, false) && !v.given(join(path, "rate"), rs.Rate == 0) {
+			v.errorf(path, "missing rate for pattern constant, e.g. rate: 20/s")
+		}
+	case PatternRamp:
+		for _, k := range []string{"from", "to"} {
+			if v.given != nil && v.given(path, false) && !v.given(join(path, k), false) {
+				v.errorf(path, "missing %s for pattern ramp, e.g. {pattern: ramp, from: 5/s, to: 50/s}", k)
+			}
+		}
+	case PatternSine:
+		if rs.Mean <= 0 {
+			v.errorf(join(path, "mean"), "found %v, want a rate > 0 for pattern sine", rs.Mean)
+		}
+		if rs.Amplitude > rs.Mean {
+			v.errorf(join(path, "amplitude"), "found %v, want at most the mean %v (a rate cannot go negative)", rs.Amplitude, rs.Mean)
+		}
+		v.positive(join(path, "period"), rs.Period)
+	}
+}
+
+// upstream checks an upstream; for a phase, base is the scenario's.
+func (v *validator) upstream(path string, u, base *Upstream) {
+	if base == nil || u.Latency.TTFT != base.Latency.TTFT {
+		v.dist(join(path, "latency.ttft"), &u.Latency.TTFT)
+	}
+	if base == nil || u.Latency.PerToken != base.Latency.PerToken {
+		v.dist(join(path, "latency.per_token"), &u.Latency.PerToken)
+	}
+	if base == nil || u.Tokens != base.Tokens {
+		v.atLeast(join(path, "tokens"), u.Tokens, 1)
+	}
+	if base == nil || u.Capacity.Concurrency != base.Capacity.Concurrency {
+		v.atLeast(join(path, "capacity.concurrency"), u.Capacity.Concurrency, 0)
+	}
+	if base == nil || u.Capacity.Queue != base.Capacity.Queue {
+		v.atLeast(join(path, "capacity.queue"), u.Capacity.Queue, 0)
+	}
+}
+
+func (v *validator) dist(path string, ds *Dist) {
+	if !slices.Contains(dists, ds.Dist) {
+		v.enum(join(path, "dist"), ds.Dist, "distribution", dists)
+		return
+	}
+	v.notParams(path, "dist", ds.Dist, nonZeroParams(ds), distParams[ds.Dist], []string{"dist"})
+	for _, f := range []struct {
+		name string
+		d    Duration
+	}{{"value", ds.Value}, {"min", ds.Min}, {"max", ds.Max}, {"mean", ds.Mean}, {"stddev", ds.Stddev}, {"median", ds.Median}, {"p99", ds.P99}, {"cap", ds.Cap}} {
+		v.nonNegative(join(path, f.name), f.d)
+	}
+	need := func(k string, zero bool) {
+		if v.given != nil && !v.given(path, false) {
+			return // a default, complete by construction
+		}
+		if !v.wasGiven(join(path, k), zero) {
+			v.errorf(path, "missing %s for dist %s (its parameters: %s)", k, ds.Dist, quoteList(distParams[ds.Dist]))
+		}
+	}
+	switch ds.Dist {
+	case DistFixed:
+		if v.given != nil {
+			need("value", ds.Value == 0)
+		}
+	case DistUniform:
+		need("max", ds.Max == 0)
+		if ds.Max < ds.Min {
+			v.errorf(join(path, "max"), "found %s, want at least min %s", ds.Max, ds.Min)
+		}
+	case DistNormal:
+		need("mean", ds.Mean == 0)
+	case DistLognormal:
+		need("median", ds.Median == 0)
+		need("p99", ds.P99 == 0)
+		if ds.Median > 0 && ds.P99 > 0 && ds.P99 < ds.Median {
+			v.errorf(join(path, "p99"), "found %s, want at least the median %s", ds.P99, ds.Median)
+		}
+	}
+}
+
+func (v *validator) fault(path string, f *Fault) {
+	if f.Rate != nil {
+		v.ratio(join(path, "rate"), *f.Rate)
+	}
+	for _, sel := range []struct {
+		name string
+		n    int
+	}{{"first", f.First}, {"every", f.Every}, {"after", f.After}} {
+		p := join(path, sel.name)
+		if sel.n < 0 || (sel.n == 0 && v.given != nil && v.given(p, true)) {
+			v.errorf(p, "found %d, want a positive integer (a count of calls)", sel.n)
+		}
+	}
+	if !slices.Contains(FaultKinds, f.Kind) {
+		if f.Kind == "" {
+			v.errorf(path, "missing kind (valid: %s)", quoteList(FaultKinds))
+		} else {
+			v.errorf(join(path, "kind"), "unknown fault kind %q%s (valid: %s)", f.Kind, didYouMean(f.Kind, FaultKinds), quoteList(FaultKinds))
+		}
+		return
+	}
+	v.notParams(path, "kind", f.Kind, nonZeroParams(f), faultParams[f.Kind], fixedParams)
+	switch f.Kind {
+	case KindStatus:
+		bodies := make([]string, 0, len(StatusBodies))
+		for b := range StatusBodies {
+			bodies = append(bodies, b)
+		}
+		slices.Sort(bodies)
+		if f.Code == 0 && f.Body == "" {
+			v.errorf(path, "kind status needs a code (e.g. code: 500) or a named body (valid: %s)", quoteList(bodies))
+		}
+		if f.Code != 0 && (f.Code < 100 || f.Code > 599) {
+			v.errorf(join(path, "code"), "found %d, want an HTTP status in 100..599", f.Code)
+		}
+		if f.Body != "" {
+			if want, ok := StatusBodies[f.Body]; !ok {
+				v.errorf(join(path, "body"), "unknown body %q%s (valid: %s)", f.Body, didYouMean(f.Body, bodies), quoteList(bodies))
+			} else if f.Code != 0 && f.Code != want {
+				v.errorf(join(path, "code"), "found %d, but body %s is sent with status %d; drop code or change body", f.Code, f.Body, want)
+			}
+		}
+		v.nonNegative(join(path, "retry_after"), f.RetryAfter)
+		v.nonNegative(join(path, "estimated_time"), f.EstimatedTime)
+		if f.EstimatedTime != 0 && f.Body != "model_loading" {
+			v.errorf(join(path, "estimated_time"), "estimated_time belongs to body model_loading only")
+		}
+	case KindLatency:
+		if f.Latency == nil {
+			v.errorf(path, "kind latency needs latency, e.g. latency: {dist: fixed, value: 2s}")
+		} else {
+			v.dist(join(path, "latency"), f.Latency)
+		}
+	case KindHang:
+		v.nonNegative(join(path, "duration"), f.Duration)
+	case KindMalformed:
+		if f.Mode != "" {
+			v.enum(join(path, "mode"), f.Mode, "malformed mode", MalformedModes)
+		}
+	case KindSlowBody:
+		if f.BytesPerSecond <= 0 {
+			p := join(path, "bytes_per_second")
+			if !v.wasGiven(p, f.BytesPerSecond == 0) {
+				v.errorf(path, "kind slow_body needs bytes_per_second, e.g. bytes_per_second: 50")
+			} else {
+				v.errorf(p, "found %d, want a positive integer", f.BytesPerSecond)
+			}
+		}
+	case KindStreamCut, KindStreamError:
+		v.atLeast(join(path, "tokens"), f.Tokens, 0)
+	}
+}
+
+func (v *validator) thresholds(s *Scenario) {
+	names := make([]string, 0, len(s.Phases))
+	for _, p := range s.Phases {
+		names = append(names, p.Name)
+	}
+	for _, th := range s.Thresholds {
+		path := fmt.Sprintf("thresholds[%q]", th.Key)
+		if _, ok := Metrics[th.Metric]; !ok {
+			v.errorf(path, "unknown metric %q%s", th.Metric, didYouMean(th.Metric, metricNames()))
+			continue
+		}
+		if ph := th.Filters.Phase; ph != "" && !slices.Contains(names, ph) {
+			v.errorf(path, "phase %q does not exist%s (phases: %s)", ph, didYouMean(ph, names), quoteList(names))
+		}
+		if len(th.Conditions) == 0 {
+			v.errorf(path, "no condition; write e.g. [\"< 100ms\"]")
+		}
+		for i, c := range th.Conditions {
+			if !slices.Contains(Operators, c.Op) {
+				v.errorf(index(path, i), "unknown operator %q (valid: %s)", c.Op, strings.Join(Operators, " "))
+			}
+		}
+	}
+}
