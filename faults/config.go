@@ -165,12 +165,27 @@ func (c Config) Validate() error {
 			wrap(fmt.Errorf("queue: must be >= 0, got %d", p.Queue))
 		}
 		for j, f := range p.Faults {
-			if err := validateFault(f); err != nil {
+			for _, err := range flatten(validateFault(f)) {
 				wrap(fmt.Errorf("faults[%d]: %w", j, err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// flatten lists the errors joined in err, so each can get its own prefix.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // phaseName is the phase's name, or phases[i] when it has none.
