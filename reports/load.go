@@ -1,0 +1,303 @@
+package reports
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+// Breaker states as small integers, in the order the breaker plot stacks
+// them (closed at the bottom).
+const (
+	stClosed uint8 = iota
+	stHalfOpen
+	stOpen
+	stUnknown // disabled breaker or a state this version does not know
+)
+
+var stateNames = []string{recording.StateClosed, recording.StateHalfOpen, recording.StateOpen}
+
+func stateIndex(s string) uint8 {
+	switch s {
+	case recording.StateClosed:
+		return stClosed
+	case recording.StateHalfOpen:
+		return stHalfOpen
+	case recording.StateOpen:
+		return stOpen
+	}
+	return stUnknown
+}
+
+// Outcome classes as indexes into recording.Outcomes.
+const (
+	ocUpstream uint8 = iota
+	ocCache
+	ocExcerpts
+	ocUnavailable
+	ocError
+	ocBadResponse
+	numOutcomes
+)
+
+func outcomeIndex(o recording.Outcome) (uint8, bool) {
+	i := slices.Index(recording.Outcomes, o)
+	if i < 0 || i >= int(numOutcomes) {
+		return 0, false
+	}
+	return uint8(i), true
+}
+
+// request is one recorded request, packed to 24 bytes so a run of a
+// million requests stays small in memory.
+type request struct {
+	t       int64 // start, ns of scenario time
+	lat     int64 // ns of scenario time
+	status  int16
+	phase   uint16 // index into Recording.phaseNames
+	outcome uint8
+	breaker uint8
+}
+
+// call is one recorded upstream call.
+type call struct {
+	t       int64
+	phase   uint16
+	breaker uint8
+	failed  bool
+}
+
+// Recording is a run folder loaded for metrics: the header, the effective
+// scenario it played, and every record in compact form. Requests are kept
+// sorted by start time, and a permutation sorted by latency gives exact
+// percentiles for any filter without re-sorting.
+type Recording struct {
+	// Header is run.json as recorded.
+	Header *recording.Header
+	// Scenario is the effective scenario of the run, parsed from
+	// Header.ScenarioYAML; it is in scenario time.
+	Scenario *scenarios.Scenario
+	// Dir is the folder the recording was loaded from.
+	Dir string
+
+	phaseNames  []string // header phases first, then any other name seen
+	reqs        []request
+	byLatency   []int32 // indexes into reqs, sorted by latency then index
+	calls       []call
+	transitions []recording.Transition
+	open        []span // merged spans where at least one breaker was open
+
+	mu    sync.Mutex
+	cache map[aggKey]*aggregate
+}
+
+// span is a half-open interval [from, to) of scenario time in ns.
+type span struct{ from, to int64 }
+
+func (s span) len() int64 { return s.to - s.from }
+
+// Load reads the run folder dir: run.json, requests.jsonl, transitions.jsonl
+// and upstream.jsonl, and parses the effective scenario stored in the
+// header.
+func Load(dir string) (*Recording, error) {
+	h, err := recording.ReadHeader(dir)
+	if err != nil {
+		return nil, err
+	}
+	if h.ScenarioYAML == "" {
+		return nil, fmt.Errorf("reports: %s: the header holds no scenario", dir)
+	}
+	sc, err := scenarios.Parse(recording.HeaderFile+" (scenario_yaml)", []byte(h.ScenarioYAML))
+	if err != nil {
+		return nil, fmt.Errorf("reports: %s: scenario of the run: %w", dir, err)
+	}
+	return load(dir, h, sc)
+}
+
+// load reads the JSON Lines files of dir for a header and scenario already
+// in hand; tests use it to skip the scenario parser.
+func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, error) {
+	r := &Recording{Header: h, Scenario: sc, Dir: dir, cache: map[aggKey]*aggregate{}}
+	phaseIdx := map[string]uint16{}
+	intern := func(name string) (uint16, error) {
+		if i, ok := phaseIdx[name]; ok {
+			return i, nil
+		}
+		if len(r.phaseNames) >= 1<<16-1 {
+			return 0, errors.New("more than 65535 distinct phase names")
+		}
+		i := uint16(len(r.phaseNames))
+		r.phaseNames = append(r.phaseNames, name)
+		phaseIdx[name] = i
+		return i, nil
+	}
+	for _, p := range h.Phases {
+		if _, err := intern(p.Name); err != nil {
+			return nil, fmt.Errorf("reports: %s: %w", dir, err)
+		}
+	}
+
+	if h.Counts.Requests > 0 {
+		r.reqs = make([]request, 0, h.Counts.Requests)
+	}
+	err := recording.EachRequest(dir, func(q *recording.Request) error {
+		oc, ok := outcomeIndex(q.Outcome)
+		if !ok {
+			return fmt.Errorf("request %d: unknown outcome %q", q.Seq, q.Outcome)
+		}
+		ph, err := intern(q.Phase)
+		if err != nil {
+			return err
+		}
+		status := q.Status
+		if status < 0 || status > 999 {
+			status = 0
+		}
+		r.reqs = append(r.reqs, request{
+			t: int64(q.T), lat: int64(q.Latency), status: int16(status),
+			phase: ph, outcome: oc, breaker: stateIndex(q.Breaker),
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	if !slices.IsSortedFunc(r.reqs, func(a, b request) int { return cmp.Compare(a.t, b.t) }) {
+		slices.SortStableFunc(r.reqs, func(a, b request) int { return cmp.Compare(a.t, b.t) })
+	}
+	r.byLatency = make([]int32, len(r.reqs))
+	for i := range r.byLatency {
+		r.byLatency[i] = int32(i)
+	}
+	slices.SortFunc(r.byLatency, func(a, b int32) int {
+		if c := cmp.Compare(r.reqs[a].lat, r.reqs[b].lat); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+
+	err = recording.EachUpstreamCall(dir, func(c *recording.UpstreamCall) error {
+		ph, err := intern(c.Phase)
+		if err != nil {
+			return err
+		}
+		r.calls = append(r.calls, call{t: int64(c.T), phase: ph, breaker: stateIndex(c.Breaker), failed: c.Failed()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	slices.SortStableFunc(r.calls, func(a, b call) int { return cmp.Compare(a.t, b.t) })
+
+	r.transitions, err = recording.ReadTransitions(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	slices.SortStableFunc(r.transitions, func(a, b recording.Transition) int { return cmp.Compare(a.T, b.T) })
+	r.open = openSpans(r.transitions, r.Duration())
+	return r, nil
+}
+
+// Duration is the scenario time the recording covers: the header's
+// duration, or the end of the last phase when the header has none (a run
+// that crashed before writing its end).
+func (r *Recording) Duration() time.Duration {
+	d := r.Header.Duration
+	if n := len(r.Header.Phases); d <= 0 && n > 0 {
+		d = r.Header.Phases[n-1].End
+	}
+	if d <= 0 && len(r.reqs) > 0 {
+		last := r.reqs[len(r.reqs)-1]
+		d = time.Duration(last.t + last.lat)
+	}
+	return d
+}
+
+// Requests is the number of requests in the recording.
+func (r *Recording) Requests() int { return len(r.reqs) }
+
+// phaseIndex returns the index of a phase in the header, or -1.
+func (r *Recording) phaseIndex(name string) int {
+	for i, p := range r.Header.Phases {
+		if p.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// openSpans merges the spans in which any breaker was open. Every breaker
+// starts closed; a breaker still open at the end stays open until end.
+func openSpans(trs []recording.Transition, end time.Duration) []span {
+	type ev struct {
+		t     int64
+		delta int
+	}
+	var evs []ev
+	openSince := map[string]int64{}
+	for _, tr := range trs {
+		from, wasOpen := openSince[tr.Breaker]
+		if tr.To == recording.StateOpen && !wasOpen {
+			openSince[tr.Breaker] = int64(tr.T)
+		} else if tr.To != recording.StateOpen && wasOpen {
+			evs = append(evs, ev{from, +1}, ev{int64(tr.T), -1})
+			delete(openSince, tr.Breaker)
+		}
+	}
+	names := make([]string, 0, len(openSince))
+	for n := range openSince {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		from := openSince[n]
+		to := max(int64(end), from)
+		evs = append(evs, ev{from, +1}, ev{to, -1})
+	}
+	slices.SortStableFunc(evs, func(a, b ev) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.delta, a.delta) // opens before closes at the same instant
+	})
+	var out []span
+	depth := 0
+	var start int64
+	for _, e := range evs {
+		if e.delta > 0 {
+			if depth == 0 {
+				start = e.t
+			}
+			depth++
+			continue
+		}
+		depth--
+		if depth == 0 && e.t > start {
+			if n := len(out); n > 0 && out[n-1].to >= start {
+				out[n-1].to = max(out[n-1].to, e.t)
+			} else {
+				out = append(out, span{start, e.t})
+			}
+		}
+	}
+	return out
+}
+
+// openWithin is the total time in [s.from, s.to) during which any breaker
+// was open.
+func (r *Recording) openWithin(s span) int64 {
+	var total int64
+	for _, o := range r.open {
+		lo, hi := max(o.from, s.from), min(o.to, s.to)
+		if hi > lo {
+			total += hi - lo
+		}
+	}
+	return total
+}

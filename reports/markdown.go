@@ -1,0 +1,282 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"brownout/scenarios"
+)
+
+// markdown renders report.md: GitHub-flavoured Markdown fit to append to
+// $GITHUB_STEP_SUMMARY or paste into a review.
+func markdown(r *Recording, rep *Report) []byte {
+	var b bytes.Buffer
+	h := r.Header
+	s := rep.Summary
+	fmt.Fprintf(&b, "# brownout report: %s\n\n", mdEscape(h.Scenario))
+	failed := 0
+	for _, v := range rep.Verdicts {
+		if !v.Passed {
+			failed++
+		}
+	}
+	switch {
+	case len(rep.Verdicts) == 0:
+		b.WriteString("**Verdict: no thresholds to judge.**\n\n")
+	case rep.Passed:
+		fmt.Fprintf(&b, "**Verdict: ✅ PASS**: all %d thresholds hold.\n\n", len(rep.Verdicts))
+	default:
+		fmt.Fprintf(&b, "**Verdict: ❌ FAIL**: %d of %d thresholds failed.\n\n", failed, len(rep.Verdicts))
+	}
+	if h.Interrupted {
+		fmt.Fprintf(&b, "> [!WARNING]\n> The run was interrupted after %s of scenario time; every figure covers only what was recorded.\n\n", formatSeconds(r.Duration().Seconds()))
+	} else if !h.Complete {
+		b.WriteString("> [!WARNING]\n> The recording is incomplete (the run did not finish writing it); every figure covers only what was recorded.\n\n")
+	}
+	if h.Description != "" {
+		fmt.Fprintf(&b, "%s\n\n", mdEscape(strings.TrimSpace(h.Description)))
+	}
+
+	b.WriteString("| Setting | Value |\n|---|---|\n")
+	for _, kv := range settingRows(s.Settings) {
+		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	}
+	fmt.Fprintf(&b, "| duration | %s of scenario time |\n", formatSeconds(s.Duration))
+	fmt.Fprintf(&b, "| requests | %d |\n", len(r.reqs))
+	fmt.Fprintf(&b, "| upstream calls | %d |\n", len(r.calls))
+	fmt.Fprintf(&b, "| breaker transitions | %d |\n\n", len(r.transitions))
+
+	b.WriteString("## Thresholds\n\n")
+	if len(rep.Verdicts) == 0 {
+		b.WriteString("The scenario sets no thresholds.\n\n")
+	} else {
+		b.WriteString("| Threshold | Condition | Observed | Verdict |\n|---|---|---:|:---:|\n")
+		for _, v := range rep.Verdicts {
+			verdict := "✅ pass"
+			if !v.Passed {
+				verdict = "❌ **fail**"
+			}
+			obs := v.Display
+			if v.Err != "" {
+				obs = "error: " + v.Err
+			}
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", v.Threshold.Key, v.Condition.String(), mdEscape(obs), verdict)
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("## Phases\n\n")
+	cols := []string{"requests", "rps", "success_ratio", "upstream_ratio", "fallback_ratio", "unavailable_ratio", "error_ratio",
+		"latency_p50", "latency_p99", "upstream_calls", "upstream_failures", "breaker_opens", "open_time_ratio"}
+	b.WriteString("| Phase | Span |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s |", strings.ReplaceAll(c, "_", " "))
+	}
+	b.WriteString("\n|---|---|" + strings.Repeat("---:|", len(cols)) + "\n")
+	row := func(name, spanText string, m Metrics) {
+		fmt.Fprintf(&b, "| %s | %s |", name, spanText)
+		for _, c := range cols {
+			v, _ := m.Get(c)
+			fmt.Fprintf(&b, " %s |", displayMetric(v))
+		}
+		b.WriteString("\n")
+	}
+	for _, p := range s.Phases {
+		row(mdEscape(p.Name), formatSpan(p.Start, p.End), p.Metrics)
+	}
+	row("**whole run**", formatSpan(0, s.Duration), s.Overall)
+	b.WriteString("\n")
+
+	b.WriteString("## Plots\n\n")
+	for _, f := range []struct{ file, alt string }{
+		{DashboardFile, "Dashboard: breaker state, outcomes, latency and upstream load over time"},
+		{BreakerFile, "Breaker state over time"},
+		{OutcomesFile, "Share of requests by outcome over time"},
+		{LatencyFile, "Latency percentiles over time"},
+		{UpstreamFile, "Upstream calls per second, breaker-open spans shaded"},
+	} {
+		fmt.Fprintf(&b, "![%s](%s)\n\n", f.alt, f.file)
+	}
+	if len(s.Versions) > 0 {
+		b.WriteString("<sub>")
+		first := true
+		for _, k := range sortedKeys(s.Versions) {
+			if !first {
+				b.WriteString(" · ")
+			}
+			first = false
+			fmt.Fprintf(&b, "%s %s", mdEscape(k), mdEscape(s.Versions[k]))
+		}
+		b.WriteString("</sub>\n")
+	}
+	return b.Bytes()
+}
+
+// settingRows lists the settings for the report's table.
+func settingRows(st Settings) [][2]string {
+	b := st.Breaker
+	var rows [][2]string
+	switch {
+	case !b.Enabled:
+		rows = append(rows, [2]string{"breaker", "disabled"})
+	case b.Policy == "ratio":
+		rows = append(rows, [2]string{"breaker", fmt.Sprintf("policy ratio: trips at %s failures of at least %d requests", formatPercent(b.FailureRatio), b.MinRequests)})
+	default:
+		rows = append(rows, [2]string{"breaker", fmt.Sprintf("policy %s: trips after %d consecutive failures", b.Policy, b.FailThreshold)})
+	}
+	if b.Enabled {
+		rows = append(rows,
+			[2]string{"reset timeout", b.ResetTimeout},
+			[2]string{"half-open max requests", fmt.Sprint(b.HalfOpenMaxRequests)},
+			[2]string{"interval", b.Interval},
+			[2]string{"call timeout", b.CallTimeout},
+			[2]string{"scope", b.Scope})
+	}
+	return append(rows,
+		[2]string{"time scale", trimFloat(st.TimeScale, 3) + "×"},
+		[2]string{"seed", fmt.Sprint(st.Seed)})
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func formatSpan(from, to float64) string {
+	return trimFloat(from, 3) + "–" + trimFloat(to, 3) + " s"
+}
+
+// displayMetric renders a summary value with its unit.
+func displayMetric(v MetricValue) string {
+	switch {
+	case v.Never:
+		return "never"
+	case v.NoData:
+		return "–"
+	}
+	return formatValue(scenarios.Metrics[v.Name], v.Value)
+}
+
+// mdEscape keeps text from breaking a Markdown table or turning into markup.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "\n", " ", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "`", "'")
+	return r.Replace(s)
+}
+
+// ---- JUnit ----
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Time       string          `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// junit renders junit.xml: one test case per threshold (all its
+// conditions), failures carrying observed against expected. An
+// interrupted run adds an errored case, so CI does not read a partial run
+// as a clean one.
+func junit(r *Recording, rep *Report) ([]byte, error) {
+	h := r.Header
+	class := "brownout." + h.Scenario
+	suite := junitSuite{
+		Name: "brownout/" + h.Scenario,
+		Time: "0",
+		Properties: []junitProperty{
+			{"scenario", h.Scenario},
+			{"seed", fmt.Sprint(h.Seed)},
+			{"time_scale", trimFloat(h.TimeScale, 6)},
+			{"duration", time.Duration(r.Duration()).String()},
+			{"interrupted", fmt.Sprint(h.Interrupted)},
+		},
+	}
+	for i := 0; i < len(rep.Verdicts); {
+		key := rep.Verdicts[i].Threshold.Key
+		j := i
+		var conds, lines []string
+		failed, errored := false, false
+		for ; j < len(rep.Verdicts) && rep.Verdicts[j].Threshold.Key == key; j++ {
+			v := rep.Verdicts[j]
+			conds = append(conds, v.Condition.String())
+			switch {
+			case v.Err != "":
+				errored = true
+				lines = append(lines, fmt.Sprintf("%s: %s", v.Condition.String(), v.Err))
+			case !v.Passed:
+				failed = true
+				lines = append(lines, fmt.Sprintf("observed %s, expected %s", v.Display, v.Condition.String()))
+			default:
+				lines = append(lines, fmt.Sprintf("observed %s, %s holds", v.Display, v.Condition.String()))
+			}
+		}
+		c := junitCase{Name: key + " " + strings.Join(conds, ", "), ClassName: class, Time: "0"}
+		msg := strings.Join(lines, "; ")
+		switch {
+		case errored:
+			c.Error = &junitFailure{Message: msg, Type: "threshold", Text: msg}
+			suite.Errors++
+		case failed:
+			c.Failure = &junitFailure{Message: msg, Type: "threshold", Text: msg}
+			suite.Failures++
+		default:
+			c.SystemOut = msg
+		}
+		suite.Cases = append(suite.Cases, c)
+		i = j
+	}
+	if h.Interrupted {
+		msg := fmt.Sprintf("the run was interrupted after %s of scenario time; thresholds were judged on what was recorded", formatSeconds(r.Duration().Seconds()))
+		suite.Cases = append(suite.Cases, junitCase{Name: "run completed", ClassName: class, Time: "0",
+			Error: &junitFailure{Message: msg, Type: "interrupted", Text: msg}})
+		suite.Errors++
+	}
+	suite.Tests = len(suite.Cases)
+	doc := junitSuites{Name: "brownout", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Suites: []junitSuite{suite}}
+	out, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte(xml.Header), out...), '\n'), nil
+}

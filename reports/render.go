@@ -1,0 +1,175 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"brownout/scenarios"
+)
+
+// Names of the files Render writes into the run folder.
+const (
+	DashboardFile = "dashboard.png"
+	BreakerFile   = "breaker.png"
+	OutcomesFile  = "outcomes.png"
+	LatencyFile   = "latency.png"
+	UpstreamFile  = "upstream.png"
+	SummaryFile   = "summary.json"
+	MarkdownFile  = "report.md"
+	JUnitFile     = "junit.xml"
+)
+
+// Options tune Render.
+type Options struct {
+	// Thresholds replace the scenario's own thresholds when not nil, so
+	// tighter limits can be judged on an existing recording.
+	Thresholds []scenarios.Threshold
+}
+
+// Report is the result of rendering a run folder.
+type Report struct {
+	// Summary is what summary.json holds.
+	Summary *Summary
+	// Verdicts are the threshold verdicts, one per condition, in order.
+	Verdicts []Verdict
+	// Passed reports whether every condition passed.
+	Passed bool
+	// Interrupted reports that the run was stopped early; the report
+	// covers what was recorded.
+	Interrupted bool
+	// Files are the paths written, in the order written.
+	Files []string
+}
+
+// Render loads the run folder dir, evaluates the thresholds (the
+// scenario's own unless opts gives others) and writes dashboard.png,
+// breaker.png, outcomes.png, latency.png, upstream.png, summary.json,
+// report.md and junit.xml into dir. A threshold that does not fit the
+// recording (e.g. a phase the run lacks) is an error, and nothing is
+// written.
+func Render(dir string, opts Options) (*Report, error) {
+	r, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return renderRecording(r, opts)
+}
+
+func renderRecording(r *Recording, opts Options) (*Report, error) {
+	ths := opts.Thresholds
+	if ths == nil && r.Scenario != nil {
+		ths = r.Scenario.Thresholds
+	}
+	if err := r.Check(ths); err != nil {
+		return nil, err
+	}
+	vs := Evaluate(r, ths)
+	rep := &Report{
+		Verdicts:    vs,
+		Passed:      allPassed(vs),
+		Interrupted: r.Header.Interrupted,
+	}
+	rep.Summary = Summarize(r, vs)
+
+	write := func(name string, data []byte) error {
+		p := filepath.Join(r.Dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		rep.Files = append(rep.Files, p)
+		return nil
+	}
+	ts := r.series()
+	for _, pl := range []struct {
+		name string
+		draw func(*series, *Report) ([]byte, error)
+	}{
+		{DashboardFile, r.dashboardPNG},
+		{BreakerFile, r.breakerPNG},
+		{OutcomesFile, r.outcomesPNG},
+		{LatencyFile, r.latencyPNG},
+		{UpstreamFile, r.upstreamPNG},
+	} {
+		b, err := pl.draw(ts, rep)
+		if err != nil {
+			return nil, fmt.Errorf("reports: %s: %w", pl.name, err)
+		}
+		if err := write(pl.name, b); err != nil {
+			return nil, err
+		}
+	}
+	js, err := encodeSummary(rep.Summary)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %s: %w", SummaryFile, err)
+	}
+	if err := write(SummaryFile, js); err != nil {
+		return nil, err
+	}
+	if err := write(MarkdownFile, markdown(r, rep)); err != nil {
+		return nil, err
+	}
+	jx, err := junit(r, rep)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %s: %w", JUnitFile, err)
+	}
+	if err := write(JUnitFile, jx); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// Check reports every threshold whose metric or filters do not fit the
+// recording, e.g. a phase the run does not have, all at once.
+func (r *Recording) Check(ths []scenarios.Threshold) error {
+	var errs []error
+	for _, th := range ths {
+		if _, err := r.resolve(th); err != nil {
+			errs = append(errs, fmt.Errorf("threshold %s: %w", th.Key, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("reports: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// WriteTable writes the threshold table for a terminal: threshold,
+// observed value with unit, verdict; then the overall verdict.
+func (rep *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "THRESHOLD\tOBSERVED\tVERDICT")
+	passed := 0
+	for _, v := range rep.Verdicts {
+		verdict := "pass"
+		if v.Passed {
+			passed++
+		} else {
+			verdict = "FAIL"
+		}
+		obs := v.Display
+		if v.Err != "" {
+			obs = "error: " + v.Err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name(), obs, verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case len(rep.Verdicts) == 0:
+		_, err = fmt.Fprintln(w, "no thresholds to judge: PASS")
+	case rep.Passed:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds passed: PASS\n", passed, len(rep.Verdicts))
+	default:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds failed: FAIL\n", len(rep.Verdicts)-passed, len(rep.Verdicts))
+	}
+	if err == nil && rep.Interrupted {
+		_, err = fmt.Fprintln(w, "the run was interrupted: figures cover only what was recorded")
+	}
+	return err
+}

@@ -1,0 +1,123 @@
+package reports
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"brownout/recording"
+)
+
+// synthRun writes a plausible hard-outage recording into dir without
+// running anything: requests at a steady rate per phase, a consecutive
+// breaker that trips after 5 upstream failures during the outage, probes
+// after each reset timeout, and fallbacks while open. rateMul multiplies
+// the request rate, so the benchmark can make a million requests; seed
+// drives latencies and fallback choices. It returns the request count.
+func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
+	tb.Helper()
+	yaml, err := os.ReadFile(filepath.Join("testdata", "hard-outage.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	phases := []recording.PhaseSpan{
+		{Name: "healthy", Start: 0, End: 60 * time.Second},
+		{Name: "outage", Start: 60 * time.Second, End: 150 * time.Second},
+		{Name: "recovery", Start: 150 * time.Second, End: 270 * time.Second},
+	}
+	rates := []float64{20, 20, 40}
+	h := recording.Header{
+		Scenario: "hard-outage", Description: "The inference API is hard down for 90 s, then recovers.",
+		ScenarioYAML: string(yaml), Seed: 42, TimeScale: 10,
+		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Phases:    phases, Breakers: []string{"huggingface_api"},
+		Versions: map[string]string{"brownout": "test", "go": "go1.26"},
+	}
+	w, err := recording.Create(dir, h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	const (
+		failThreshold = 5
+		resetTimeout  = 60 * time.Second
+	)
+	state := recording.StateClosed
+	var openedAt time.Duration
+	fails := 0
+	var seq, callSeq uint64
+	transition := func(t time.Duration, to string) {
+		if err := w.Transition(recording.Transition{T: t, Breaker: "huggingface_api", From: state, To: to}); err != nil {
+			tb.Fatal(err)
+		}
+		state = to
+	}
+	fallback := func() (recording.Outcome, int, time.Duration) {
+		switch x := rng.Float64(); {
+		case x < 0.3:
+			return recording.OutcomeCache, 200, time.Duration(200+rng.IntN(800)) * time.Microsecond
+		case x < 0.995:
+			return recording.OutcomeExcerpts, 200, time.Duration(2+rng.IntN(6)) * time.Millisecond
+		default:
+			return recording.OutcomeUnavailable, 503, time.Duration(1+rng.IntN(2)) * time.Millisecond
+		}
+	}
+	for pi, ph := range phases {
+		step := time.Duration(float64(time.Second) / (rates[pi] * rateMul))
+		for t := ph.Start; t < ph.End; t += step {
+			seq++
+			rq := recording.Request{Seq: seq, T: t, Phase: ph.Name}
+			if state == recording.StateOpen && t-openedAt > resetTimeout {
+				transition(t, recording.StateHalfOpen)
+			}
+			if state == recording.StateOpen {
+				rq.Outcome, rq.Status, rq.Latency = fallback()
+				rq.Reason = "circuit_open"
+			} else {
+				callSeq++
+				c := recording.UpstreamCall{Seq: callSeq, T: t + time.Millisecond, Phase: ph.Name, Route: "/v1/chat/completions", Breaker: state}
+				if ph.Name == "outage" {
+					c.Fault, c.Status, c.Duration = "status", 503, 40*time.Millisecond
+					rq.Outcome, rq.Status, rq.Latency = fallback()
+					rq.Latency += 41 * time.Millisecond
+					rq.Reason = "upstream_error"
+					fails++
+					if state == recording.StateHalfOpen || fails >= failThreshold {
+						rq.Breaker = recording.StateOpen
+						transition(t+rq.Latency-time.Millisecond, recording.StateOpen)
+						openedAt = t + rq.Latency - time.Millisecond
+						fails = 0
+					}
+				} else {
+					lat := time.Duration(300e6 * math.Exp(0.6*rng.NormFloat64()))
+					c.Status, c.Duration = 200, lat
+					rq.Outcome, rq.Status, rq.Latency = recording.OutcomeUpstream, 200, lat+2*time.Millisecond
+					fails = 0
+					if state == recording.StateHalfOpen {
+						transition(t+rq.Latency, recording.StateClosed)
+					}
+					if rng.Float64() < 0.001 {
+						rq.Outcome, rq.Status, rq.Error = recording.OutcomeError, 0, "context deadline exceeded"
+					}
+				}
+				c.Bytes = 512
+				if err := w.UpstreamCall(c); err != nil {
+					tb.Fatal(err)
+				}
+			}
+			if rq.Breaker == "" {
+				rq.Breaker = state
+			}
+			if err := w.Request(rq); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(270*time.Second, h.StartedAt.Add(27*time.Second), false); err != nil {
+		tb.Fatal(err)
+	}
+	return int(seq)
+}
