@@ -111,13 +111,13 @@ func ParseRatio(s string) (Ratio, error) {
 // compresses them with [Scenario.Scaled].
 type Scenario struct {
 	// Name identifies the scenario (letters, digits, '.', '_', '-'); it names the output folder. Default: the file name without extension.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 	// Description says which incident the scenario models; its first line is the summary `brownout scenarios` lists.
 	Description string `yaml:"description"`
 	// Seed makes every random choice of a run (fault decisions, latencies, questions) reproducible. Default 1.
 	Seed int64 `yaml:"seed"`
 	// TimeScale is the default compression for `brownout run`: every duration is divided by it and every rate multiplied by it. Default 1.
-	TimeScale float64 `yaml:"time_scale"`
+	TimeScale float64 `yaml:"time_scale" jsonschema:"exclusiveMinimum=0"`
 	// Breaker configures the circuit breaker under test.
 	Breaker Breaker `yaml:"breaker"`
 	// Assistant configures the assistant service and its fallbacks.
@@ -127,7 +127,7 @@ type Scenario struct {
 	// Upstream is how the fake inference server behaves when no fault fires; a phase may override any key.
 	Upstream Upstream `yaml:"upstream"`
 	// Phases is the timeline, played in order; at least one.
-	Phases []Phase `yaml:"phases"`
+	Phases []Phase `yaml:"phases" jsonschema:"required,minItems=1"`
 	// Thresholds maps a metric key such as `latency_p99{phase:outage}` to conditions such as "< 100ms"; all must hold for the run to pass. Kept in file order.
 	Thresholds []Threshold `yaml:"thresholds"`
 }
@@ -137,31 +137,31 @@ type Breaker struct {
 	// Enabled turns the breaker on; false sends every call upstream. Default true.
 	Enabled bool `yaml:"enabled"`
 	// Policy decides when the breaker trips: consecutive (fail_threshold failures in a row) or ratio (failure_ratio of at least min_requests calls). Default consecutive.
-	Policy string `yaml:"policy"`
+	Policy string `yaml:"policy" jsonschema:"enum=consecutive,enum=ratio"`
 	// FailThreshold is the number of consecutive failures that trip the breaker (policy consecutive). Default 5.
-	FailThreshold int `yaml:"fail_threshold"`
+	FailThreshold int `yaml:"fail_threshold" jsonschema:"minimum=1"`
 	// FailureRatio is the share of failed calls that trips the breaker (policy ratio). Default 50%.
 	FailureRatio Ratio `yaml:"failure_ratio"`
 	// MinRequests is the number of calls in the closed state before the ratio counts (policy ratio). Default 20.
-	MinRequests int `yaml:"min_requests"`
+	MinRequests int `yaml:"min_requests" jsonschema:"minimum=1"`
 	// ResetTimeout is how long the breaker stays open before it lets probes through (half-open). Default 60s.
 	ResetTimeout Duration `yaml:"reset_timeout"`
 	// HalfOpenMaxRequests is the number of probe calls allowed while half-open. Default 1.
-	HalfOpenMaxRequests int `yaml:"half_open_max_requests"`
+	HalfOpenMaxRequests int `yaml:"half_open_max_requests" jsonschema:"minimum=1"`
 	// Interval is the period after which the closed state's counts reset; 0 never resets them. Default 0s.
 	Interval Duration `yaml:"interval"`
 	// CallTimeout bounds each upstream call; a call that takes longer counts as a failure. Default 30s.
 	CallTimeout Duration `yaml:"call_timeout"`
 	// Scope is shared (one breaker for every upstream route) or per-endpoint (one per route). Default shared.
-	Scope string `yaml:"scope"`
+	Scope string `yaml:"scope" jsonschema:"enum=shared,enum=per-endpoint"`
 }
 
 // Assistant configures the assistant service and its fallback levels.
 type Assistant struct {
 	// Mode is the upstream API the assistant calls: chat (/v1/chat/completions) or text (legacy text generation). Default chat.
-	Mode string `yaml:"mode"`
+	Mode string `yaml:"mode" jsonschema:"enum=chat,enum=text"`
 	// TopK is the number of knowledge-base documents retrieved per question. Default 5.
-	TopK int `yaml:"top_k"`
+	TopK int `yaml:"top_k" jsonschema:"minimum=1"`
 	// Cache is the first fallback level: answers remembered from the upstream.
 	Cache Cache `yaml:"cache"`
 	// Excerpts is the second fallback level: raw excerpts of the retrieved documents.
@@ -171,7 +171,7 @@ type Assistant struct {
 // Cache configures the assistant's answer cache (fallback level 1).
 type Cache struct {
 	// Size is the number of answers kept; 0 disables the cache. Default 1000.
-	Size int `yaml:"size"`
+	Size int `yaml:"size" jsonschema:"minimum=0"`
 	// TTL is how long an answer stays usable. Default 10m.
 	TTL Duration `yaml:"ttl"`
 }
@@ -179,9 +179,9 @@ type Cache struct {
 // Excerpts configures the excerpt fallback (fallback level 2).
 type Excerpts struct {
 	// Count is the number of excerpts in a fallback answer; 0 disables this level. Default 3.
-	Count int `yaml:"count"`
+	Count int `yaml:"count" jsonschema:"minimum=0"`
 	// Chars is the length of each excerpt in characters. Default 200.
-	Chars int `yaml:"chars"`
+	Chars int `yaml:"chars" jsonschema:"minimum=1"`
 }
 
 // LoadSpec is the traffic driven at the assistant (the type of the load:
@@ -197,7 +197,7 @@ type LoadSpec struct {
 	// Timeout is the client timeout per request. Default 35s.
 	Timeout Duration `yaml:"timeout"`
 	// MaxWorkers caps the concurrent requests of the load generator. Default 512.
-	MaxWorkers int `yaml:"max_workers"`
+	MaxWorkers int `yaml:"max_workers" jsonschema:"minimum=1"`
 }
 
 // Rate patterns of a [RateSpec].
@@ -234,7 +234,7 @@ type Upstream struct {
 	// Latency is the timing model: time to first token plus time per token.
 	Latency Latency `yaml:"latency"`
 	// Tokens is the number of tokens generated per answer. Default 64.
-	Tokens int `yaml:"tokens"`
+	Tokens int `yaml:"tokens" jsonschema:"minimum=1"`
 	// Capacity is the fake server's concurrency model.
 	Capacity Capacity `yaml:"capacity"`
 }
@@ -283,18 +283,18 @@ type Dist struct {
 // Capacity is the fake server's concurrency model.
 type Capacity struct {
 	// Concurrency is the number of requests served at once; 0 = unlimited. Default 64.
-	Concurrency int `yaml:"concurrency"`
+	Concurrency int `yaml:"concurrency" jsonschema:"minimum=0"`
 	// Queue is the number of requests waiting beyond that; a full queue answers 429; 0 = no queue. Default 256.
-	Queue int `yaml:"queue"`
+	Queue int `yaml:"queue" jsonschema:"minimum=0"`
 }
 
 // Phase is one stretch of the timeline with its own load, upstream
 // behaviour and faults.
 type Phase struct {
 	// Name identifies the phase in thresholds (`phase:NAME`) and reports; unique; letters, digits, '.', '_', '-'.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" jsonschema:"required,pattern=^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 	// Duration is how long the phase lasts; positive.
-	Duration Duration `yaml:"duration"`
+	Duration Duration `yaml:"duration" jsonschema:"required"`
 	// Load overrides the scenario's load for this phase; only the keys given override. In Go it holds the effective (merged) value.
 	Load LoadSpec `yaml:"load"`
 	// Upstream overrides the scenario's upstream for this phase; only the keys given override. In Go it holds the effective (merged) value.
@@ -324,19 +324,19 @@ const (
 // with AND. Parameters that a kind does not use are refused.
 type Fault struct {
 	// Kind is status, latency, hang, reset, empty, malformed, wrong_content_type, slow_body, stream_cut or stream_error.
-	Kind string `yaml:"kind"`
+	Kind string `yaml:"kind" jsonschema:"required,enum=status,enum=latency,enum=hang,enum=reset,enum=empty,enum=malformed,enum=wrong_content_type,enum=slow_body,enum=stream_cut,enum=stream_error"`
 	// Rate is the probability in [0,1] that the fault fires on an eligible call; unset = always.
 	Rate *Ratio `yaml:"rate"`
 	// First selects the phase's first N calls.
-	First int `yaml:"first"`
+	First int `yaml:"first" jsonschema:"minimum=1"`
 	// Every selects every N-th call of the phase.
-	Every int `yaml:"every"`
+	Every int `yaml:"every" jsonschema:"minimum=1"`
 	// After selects the calls after the N-th of the phase.
-	After int `yaml:"after"`
-	// Code is the HTTP status (kind status); defaults from body.
-	Code int `yaml:"code"`
+	After int `yaml:"after" jsonschema:"minimum=1"`
+	// Code is the HTTP status (kind status); unset = the named body's status.
+	Code int `yaml:"code" jsonschema:"minimum=100,maximum=599"`
 	// Body names a realistic error body (kind status): model_loading, overloaded, validation, generation, incomplete_generation, bad_gateway, gateway_timeout.
-	Body string `yaml:"body"`
+	Body string `yaml:"body" jsonschema:"enum=model_loading,enum=overloaded,enum=validation,enum=generation,enum=incomplete_generation,enum=bad_gateway,enum=gateway_timeout"`
 	// RetryAfter sets a Retry-After header (kind status).
 	RetryAfter Duration `yaml:"retry_after"`
 	// EstimatedTime is the estimated_time of a model_loading body (kind status).
@@ -346,14 +346,14 @@ type Fault struct {
 	// Duration bounds how long a hang lasts before the connection is closed (kind hang); unset = the fake server's maximum.
 	Duration Duration `yaml:"duration"`
 	// Mode is how the body is broken (kind malformed): truncated (valid JSON cut short) or invalid (not JSON); unset = the fake server's default.
-	Mode string `yaml:"mode"`
+	Mode string `yaml:"mode" jsonschema:"enum=truncated,enum=invalid"`
 	// ContentType is the wrong Content-Type sent with a 200 (kind wrong_content_type); unset = the fake server's default.
 	ContentType string `yaml:"content_type"`
 	// BytesPerSecond is the pace at which the body is dribbled (kind slow_body).
-	BytesPerSecond int `yaml:"bytes_per_second"`
+	BytesPerSecond int `yaml:"bytes_per_second" jsonschema:"minimum=1"`
 	// Tokens is the number of tokens streamed before the cut or error (kinds stream_cut, stream_error).
-	Tokens int `yaml:"tokens"`
-	// Message is the text of the mid-stream error event (kind stream_error).
+	Tokens int `yaml:"tokens" jsonschema:"minimum=0"`
+	// Message is the error text of a status fault with a code that has no named body, or of the mid-stream error event (kind stream_error).
 	Message string `yaml:"message"`
 }
 

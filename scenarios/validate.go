@@ -17,7 +17,7 @@ var FaultKinds = []string{
 // faultParams lists the parameters each fault kind accepts (besides kind and
 // the selectors rate, first, every and after).
 var faultParams = map[string][]string{
-	KindStatus:           {"code", "body", "retry_after", "estimated_time"},
+	KindStatus:           {"code", "body", "retry_after", "estimated_time", "message"},
 	KindLatency:          {"latency"},
 	KindHang:             {"duration"},
 	KindReset:            nil,
@@ -30,7 +30,9 @@ var faultParams = map[string][]string{
 }
 
 // StatusBodies maps each named error body of a status fault to the HTTP
-// status the real service sends it with.
+// status the real service sends it with (the status when code is unset; a
+// code given with a body overrides it). A bare code gets the body the
+// real service sends with that code.
 var StatusBodies = map[string]int{
 	"model_loading":         503,
 	"overloaded":            429,
@@ -287,13 +289,22 @@ func (v *validator) rateSpec(path string, rs *RateSpec) {
 			}
 		}
 	case PatternSine:
-		if rs.Mean <= 0 {
+		missing := func(k string) bool {
+			if v.given != nil && v.given(path, false) && !v.given(join(path, k), false) {
+				v.errorf(path, "missing %s for pattern sine, e.g. {pattern: sine, mean: 30/s, amplitude: 10/s, period: 60s}", k)
+				return true
+			}
+			return false
+		}
+		if !missing("mean") && rs.Mean <= 0 {
 			v.errorf(join(path, "mean"), "found %v, want a rate > 0 for pattern sine", rs.Mean)
 		}
-		if rs.Amplitude > rs.Mean {
+		if !missing("amplitude") && rs.Amplitude > rs.Mean {
 			v.errorf(join(path, "amplitude"), "found %v, want at most the mean %v (a rate cannot go negative)", rs.Amplitude, rs.Mean)
 		}
-		v.positive(join(path, "period"), rs.Period)
+		if !missing("period") {
+			v.positive(join(path, "period"), rs.Period)
+		}
 	}
 }
 
@@ -393,16 +404,14 @@ func (v *validator) fault(path string, f *Fault) {
 			v.errorf(join(path, "code"), "found %d, want an HTTP status in 100..599", f.Code)
 		}
 		if f.Body != "" {
-			if want, ok := StatusBodies[f.Body]; !ok {
+			if _, ok := StatusBodies[f.Body]; !ok {
 				v.errorf(join(path, "body"), "unknown body %q%s (valid: %s)", f.Body, didYouMean(f.Body, bodies), quoteList(bodies))
-			} else if f.Code != 0 && f.Code != want {
-				v.errorf(join(path, "code"), "found %d, but body %s is sent with status %d; drop code or change body", f.Code, f.Body, want)
 			}
 		}
 		v.nonNegative(join(path, "retry_after"), f.RetryAfter)
 		v.nonNegative(join(path, "estimated_time"), f.EstimatedTime)
-		if f.EstimatedTime != 0 && f.Body != "model_loading" {
-			v.errorf(join(path, "estimated_time"), "estimated_time belongs to body model_loading only")
+		if f.EstimatedTime != 0 && f.Body != "model_loading" && (f.Body != "" || f.Code != 503) {
+			v.errorf(join(path, "estimated_time"), "estimated_time belongs to body model_loading (or a bare code 503) only")
 		}
 	case KindLatency:
 		if f.Latency == nil {
