@@ -2,12 +2,91 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"brownout/reports"
+	"brownout/scenarios"
 )
 
-// cmdReport is a placeholder until its issue lands; it fails loudly rather than pretending.
+// cmdReport re-renders the plots, summary and verdicts of a recorded run
+// without rerunning it, optionally judging other thresholds.
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "brownout report: not available in this build yet")
-	return exitUsage
+	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	thresholdsFile := fs.String("thresholds", "", "judge the thresholds in this YAML `FILE` (a `thresholds:` map) instead of the scenario's own")
+	quiet := fs.BoolP("quiet", "q", false, "print only the verdict table, not the paths written")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: brownout report DIR [--thresholds FILE]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Re-renders dashboard.png, breaker.png, outcomes.png, latency.png, upstream.png,")
+		fmt.Fprintln(stderr, "summary.json, report.md and junit.xml in the run folder DIR from its recording,")
+		fmt.Fprintln(stderr, "and prints the threshold table.")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Exit status: 0 all thresholds pass, 1 some failed, 2 invalid input or usage,")
+		fmt.Fprintln(stderr, "130 the recording is of an interrupted run (the report is still written).")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "flags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "brownout report: want exactly one run folder")
+		fs.Usage()
+		return exitUsage
+	}
+	dir := fs.Arg(0)
+	if err := ctx.Err(); err != nil {
+		return exitInterrupted
+	}
+
+	var opts reports.Options
+	if *thresholdsFile != "" {
+		data, err := os.ReadFile(*thresholdsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "brownout report: %v\n", err)
+			return exitUsage
+		}
+		ths, err := scenarios.ParseThresholds(*thresholdsFile, data)
+		if err != nil {
+			fmt.Fprintf(stderr, "brownout report: %v\n", err)
+			return exitUsage
+		}
+		if ths == nil {
+			ths = []scenarios.Threshold{}
+		}
+		opts.Thresholds = ths
+	}
+
+	rep, err := reports.Render(dir, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout report: %v\n", err)
+		return exitUsage
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		fmt.Fprintf(stderr, "brownout report: %v\n", err)
+		return exitUsage
+	}
+	if !*quiet {
+		fmt.Fprintln(stdout)
+		for _, f := range rep.Files {
+			fmt.Fprintf(stdout, "wrote %s\n", f)
+		}
+	}
+	switch {
+	case rep.Interrupted:
+		return exitInterrupted
+	case !rep.Passed:
+		return exitFailed
+	}
+	return exitOK
 }
