@@ -70,6 +70,9 @@ func (ex *exchange) sleep(d time.Duration) bool {
 // hang holds the request without answering until the client goes away,
 // the server releases hangs, or max passes; then it drops the connection.
 func (ex *exchange) hang(max time.Duration) {
+	if h := ex.s.testHookHang; h != nil {
+		h()
+	}
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {

@@ -79,6 +79,8 @@ type Server struct {
 	mem        sync.WaitGroup // in-memory round trips in flight
 
 	infoBody, modelsBody []byte
+
+	testHookHang func() // called when a hang starts holding a request
 }
 
 // phaseState is a Phase ready to serve.
@@ -355,3 +357,4 @@ func putExchange(ex *exchange) {
 	*ex = exchange{buf: ex.buf[:0], gen: generation{text: ex.gen.text[:0]}}
 	exchangePool.Put(ex)
 }
+
