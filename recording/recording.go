@@ -47,6 +47,8 @@ const (
 	StateClosed   = "closed"
 	StateOpen     = "open"
 	StateHalfOpen = "half-open"
+	// StateDisabled marks records of a run whose breaker was switched off.
+	StateDisabled = "disabled"
 )
 
 // Request is one load request and what it got back.

@@ -1,0 +1,190 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"brownout/assistant"
+	"brownout/faults"
+	"brownout/scenarios"
+)
+
+// attackN sends n requests to url as fast as the workers allow and returns
+// the achieved rate in requests per second and the number of non-200s.
+func attackN(b *testing.B, url string, body []byte, n int) (float64, int) {
+	b.Helper()
+	atk := vegeta.NewAttacker(vegeta.Workers(64), vegeta.MaxWorkers(64), vegeta.KeepAlive(true), vegeta.Connections(64))
+	pacer := countPacer(n)
+	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: url, Body: body, Header: http.Header{"Content-Type": {"application/json"}}})
+	start := time.Now()
+	bad := 0
+	for res := range atk.Attack(tr, pacer, 0, "bench") {
+		if res.Code != 200 {
+			bad++
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), bad
+}
+
+// countPacer sends n hits as fast as the workers take them.
+type countPacer uint64
+
+func (n countPacer) Pace(_ time.Duration, hits uint64) (time.Duration, bool) {
+	return 0, hits >= uint64(n)
+}
+
+func (n countPacer) Rate(time.Duration) float64 { return 0 }
+
+func serveLoopback(b *testing.B, h http.Handler) (string, func()) {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	return "http://" + l.Addr().String(), func() { srv.Close() }
+}
+
+// BenchmarkChainThroughput measures load → assistant → fake over loopback
+// with no faults and zero upstream latency, against vegeta hitting a bare
+// handler in the same process. It reports both rates and their ratio.
+func BenchmarkChainThroughput(b *testing.B) {
+	const n = 20000
+	bareURL, stopBare := serveLoopback(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer stopBare()
+
+	fake, err := faults.New(faults.Config{Model: upstreamModel, Phases: []faults.Phase{{Name: "healthy", Duration: time.Hour, Tokens: 16}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fake.Close()
+	fakeURL, stopFake := serveLoopback(b, fake)
+	defer stopFake()
+	cfg := assistant.DefaultConfig()
+	cfg.UpstreamURL = fakeURL
+	cfg.Model = upstreamModel
+	svc, err := assistant.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chainURL, stopChain := serveLoopback(b, svc)
+	defer stopChain()
+
+	body := []byte(`{"question":"How does a circuit breaker decide to open?"}`)
+	var bare, chain float64
+	for b.Loop() {
+		var bad int
+		bare, _ = attackN(b, bareURL, body, n)
+		chain, bad = attackN(b, chainURL+"/assistant/query", body, n)
+		if bad > 0 {
+			b.Fatalf("%d of %d chain requests failed", bad, n)
+		}
+	}
+	b.ReportMetric(bare, "bare-req/s")
+	b.ReportMetric(chain, "chain-req/s")
+	b.ReportMetric(chain/bare, "chain/bare")
+}
+
+// saturating is a scenario that asks for more load than the machine can
+// give, with a healthy zero-latency upstream, so a run measures the
+// harness's own throughput.
+const saturating = `
+name: saturating
+seed: 1
+load: {rate: 100000/s, timeout: 10s, max_workers: 64, repeat_ratio: 0}
+upstream:
+  latency: {ttft: {dist: fixed, value: 0s}, per_token: {dist: fixed, value: 0s}}
+  tokens: 16
+  capacity: {concurrency: 0, queue: 0}
+phases:
+  - {name: flat, duration: %s}
+`
+
+func saturatingScenario(b *testing.B, d time.Duration) *scenarios.Scenario {
+	b.Helper()
+	sc, err := scenarios.Parse("saturating.yaml", []byte(fmt.Sprintf(saturating, d)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sc
+}
+
+// BenchmarkRecorderOverhead runs the same saturating scenario with the
+// recorder on and off and reports the throughput of each and the overhead.
+func BenchmarkRecorderOverhead(b *testing.B) {
+	sc := saturatingScenario(b, 3*time.Second)
+	var on, off float64
+	for b.Loop() {
+		res, err := Run(context.Background(), sc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		off = float64(res.Requests) / 3
+		res, err = Run(context.Background(), sc, WithOutDir(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		on = float64(res.Requests) / 3
+	}
+	b.ReportMetric(off, "req/s-unrecorded")
+	b.ReportMetric(on, "req/s-recorded")
+	b.ReportMetric(100*(1-on/off), "overhead-%")
+}
+
+// BenchmarkMillionRequestsMemory records a run of at least 1,000,000
+// requests and reports the peak resident memory of the process. Set
+// BROWNOUT_BENCH_MILLION=1 to run it (it takes about two minutes).
+func BenchmarkMillionRequestsMemory(b *testing.B) {
+	if os.Getenv("BROWNOUT_BENCH_MILLION") == "" {
+		b.Skip("set BROWNOUT_BENCH_MILLION=1 to run")
+	}
+	for b.Loop() {
+		var res *Result
+		// Grow the duration until the run holds a million requests.
+		for d := 60 * time.Second; ; d *= 2 {
+			var err error
+			res, err = Run(context.Background(), saturatingScenario(b, d), WithOutDir(b.TempDir()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Requests >= 1_000_000 {
+				break
+			}
+			b.Logf("%d requests in %v; doubling", res.Requests, d)
+		}
+		b.ReportMetric(float64(res.Requests), "requests")
+	}
+	b.ReportMetric(peakRSSMiB(b), "peak-RSS-MiB")
+}
+
+// peakRSSMiB reads the process's peak resident set size from /proc.
+func peakRSSMiB(b *testing.B) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("VmHWM not found")
+	return 0
+}

@@ -1,0 +1,165 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"brownout/assistant"
+	"brownout/faults"
+	"brownout/scenarios"
+)
+
+// upstreamModel is the model id the fake serves and the assistant asks for.
+const upstreamModel = "meta-llama/Llama-3.1-8B-Instruct"
+
+// MinScaledDuration is the shortest real duration that a time-compressed
+// scenario may ask the machine to time. Go's timers fire within tens of
+// microseconds on an idle Linux box, but on a loaded 2-core machine the
+// scheduler, the garbage collector and the loopback stack add delays of a
+// few milliseconds; 10 ms keeps that noise under about 10% of the smallest
+// breaker, phase or timeout duration, so breaker transitions land in the
+// same order at any accepted time scale.
+const MinScaledDuration = 10 * time.Millisecond
+
+// CheckTimeScale refuses a time scale that would make any breaker, phase,
+// timeout or cache duration of sc shorter than MinScaledDuration once
+// compressed, naming the duration that is too short and the largest scale
+// that would be accepted. Latency distributions are not limited: a sampled
+// latency below timer resolution simply rounds up.
+func CheckTimeScale(sc *scenarios.Scenario, k float64) error {
+	if !(k > 0) {
+		return fmt.Errorf("time scale %v must be > 0", k)
+	}
+	type named struct {
+		what string
+		d    time.Duration
+	}
+	ds := []named{
+		{"breaker.reset_timeout", sc.Breaker.ResetTimeout.D()},
+		{"breaker.call_timeout", sc.Breaker.CallTimeout.D()},
+		{"breaker.interval", sc.Breaker.Interval.D()},
+		{"assistant.cache.ttl", sc.Assistant.Cache.TTL.D()},
+	}
+	for i, p := range sc.Phases {
+		ds = append(ds,
+			named{fmt.Sprintf("phases[%d] %q duration", i, p.Name), p.Duration.D()},
+			named{fmt.Sprintf("phases[%d] %q load.timeout", i, p.Name), p.Load.Timeout.D()})
+	}
+	for _, n := range ds {
+		if n.d <= 0 {
+			continue // unset or "never"
+		}
+		if scaled := time.Duration(float64(n.d) / k); scaled < MinScaledDuration {
+			return fmt.Errorf("time scale %g is too high: %s = %v would become %v, shorter than the %v this machine can time reliably; use a time scale of at most %g",
+				k, n.what, n.d, scaled, MinScaledDuration, float64(n.d)/float64(MinScaledDuration))
+		}
+	}
+	return nil
+}
+
+// assistantConfig translates a (time-compressed) scenario into the
+// assistant's configuration.
+func assistantConfig(sc *scenarios.Scenario, upstreamURL string) assistant.Config {
+	cfg := assistant.DefaultConfig()
+	b := sc.Breaker
+	cfg.Breaker.Enabled = b.Enabled
+	cfg.Breaker.Policy = b.Policy
+	cfg.Breaker.FailThreshold = uint32(b.FailThreshold)
+	cfg.Breaker.FailureRatio = float64(b.FailureRatio)
+	cfg.Breaker.MinRequests = uint32(b.MinRequests)
+	cfg.Breaker.ResetTimeout = b.ResetTimeout.D()
+	cfg.Breaker.HalfOpenMaxRequests = uint32(b.HalfOpenMaxRequests)
+	cfg.Breaker.Interval = b.Interval.D()
+	cfg.Breaker.Scope = b.Scope
+	cfg.CallTimeout = b.CallTimeout.D()
+	cfg.UpstreamURL = upstreamURL
+	cfg.Model = upstreamModel
+	cfg.Token = ""
+	a := sc.Assistant
+	cfg.Mode = a.Mode
+	cfg.TopK = a.TopK
+	cfg.CacheSize = a.Cache.Size
+	cfg.CacheTTL = a.Cache.TTL.D()
+	cfg.ExcerptCount = a.Excerpts.Count
+	cfg.ExcerptChars = a.Excerpts.Chars
+	return cfg
+}
+
+// faultsConfig translates a (time-compressed) scenario into the fake
+// server's timeline.
+func faultsConfig(sc *scenarios.Scenario) faults.Config {
+	cfg := faults.Config{Model: upstreamModel, Seed: sc.Seed}
+	for _, p := range sc.Phases {
+		fp := faults.Phase{
+			Name:        p.Name,
+			Duration:    p.Duration.D(),
+			TTFT:        distSpec(p.Upstream.Latency.TTFT),
+			PerToken:    distSpec(p.Upstream.Latency.PerToken),
+			Tokens:      p.Upstream.Tokens,
+			Concurrency: p.Upstream.Capacity.Concurrency,
+			Queue:       p.Upstream.Capacity.Queue,
+		}
+		for _, f := range p.Faults {
+			fs := faults.FaultSpec{
+				Kind:           f.Kind,
+				First:          f.First,
+				Every:          f.Every,
+				After:          f.After,
+				Code:           f.Code,
+				Body:           f.Body,
+				RetryAfter:     f.RetryAfter.D(),
+				EstimatedTime:  f.EstimatedTime.D(),
+				Duration:       f.Duration.D(),
+				Mode:           f.Mode,
+				ContentType:    f.ContentType,
+				BytesPerSecond: f.BytesPerSecond,
+				Tokens:         f.Tokens,
+				Message:        f.Message,
+			}
+			if f.Rate != nil {
+				r := float64(*f.Rate)
+				fs.Rate = &r
+			}
+			if f.Latency != nil {
+				d := distSpec(*f.Latency)
+				fs.Latency = &d
+			}
+			fp.Faults = append(fp.Faults, fs)
+		}
+		cfg.Phases = append(cfg.Phases, fp)
+	}
+	return cfg
+}
+
+func distSpec(d scenarios.Dist) faults.DistSpec {
+	return faults.DistSpec{
+		Dist:   d.Dist,
+		Value:  d.Value.D(),
+		Min:    d.Min.D(),
+		Max:    d.Max.D(),
+		Mean:   d.Mean.D(),
+		Stddev: d.Stddev.D(),
+		Median: d.Median.D(),
+		P99:    d.P99.D(),
+		Cap:    d.Cap.D(),
+	}
+}
+
+// rateSegments turns the phases' load patterns into pacer segments.
+func rateSegments(sc *scenarios.Scenario) []RateSegment {
+	segs := make([]RateSegment, 0, len(sc.Phases))
+	for _, p := range sc.Phases {
+		r := p.Load.Rate
+		segs = append(segs, RateSegment{
+			Duration:  p.Duration.D(),
+			Pattern:   r.Pattern,
+			Rate:      r.Rate.PerSecond(),
+			From:      r.From.PerSecond(),
+			To:        r.To.PerSecond(),
+			Mean:      r.Mean.PerSecond(),
+			Amplitude: r.Amplitude.PerSecond(),
+			Period:    r.Period.D(),
+		})
+	}
+	return segs
+}

@@ -1,0 +1,104 @@
+package sim
+
+import (
+	"sync/atomic"
+	"time"
+
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+// liveStats counts outcomes as results arrive, for the progress line.
+type liveStats struct {
+	total, fallback, unavailable atomic.Int64
+}
+
+func (s *liveStats) add(o recording.Outcome) {
+	s.total.Add(1)
+	switch o {
+	case recording.OutcomeCache, recording.OutcomeExcerpts:
+		s.fallback.Add(1)
+	case recording.OutcomeUnavailable:
+		s.unavailable.Add(1)
+	}
+}
+
+// progressTracker turns counter deltas into per-interval shares.
+type progressTracker struct {
+	sc                  *scenarios.Scenario
+	k                   float64
+	t0                  time.Time
+	hist                *breakerHistory
+	stats               *liveStats
+	lastT               time.Time
+	lastN, lastF, lastU int64
+}
+
+func (p *progressTracker) snapshot(now time.Time, done bool) Progress {
+	n, f, u := p.stats.total.Load(), p.stats.fallback.Load(), p.stats.unavailable.Load()
+	dn := n - p.lastN
+	pr := Progress{
+		Elapsed:  time.Duration(float64(now.Sub(p.t0)) * p.k),
+		Total:    p.sc.TotalDuration(),
+		Breaker:  p.hist.current(),
+		Requests: n,
+		Done:     done,
+	}
+	pr.Elapsed = min(pr.Elapsed, pr.Total)
+	pr.Phase = phaseAt(p.sc, pr.Elapsed)
+	if dt := now.Sub(p.lastT); dt > 0 {
+		pr.Rate = float64(dn) / (dt.Seconds() * p.k)
+	}
+	if dn > 0 {
+		pr.Fallback = float64(f-p.lastF) / float64(dn)
+		pr.Unavailable = float64(u-p.lastU) / float64(dn)
+	}
+	p.lastT, p.lastN, p.lastF, p.lastU = now, n, f, u
+	return pr
+}
+
+func phaseAt(sc *scenarios.Scenario, t time.Duration) string {
+	var at time.Duration
+	for _, p := range sc.Phases {
+		at += p.Duration.D()
+		if t < at {
+			return p.Name
+		}
+	}
+	if len(sc.Phases) == 0 {
+		return ""
+	}
+	return sc.Phases[len(sc.Phases)-1].Name
+}
+
+// startProgress reports progress every r.progressEvery until done is closed.
+func (r *runner) startProgress(sc *scenarios.Scenario, k float64, t0 time.Time, hist *breakerHistory, stats *liveStats) chan struct{} {
+	done := make(chan struct{})
+	r.tracker = &progressTracker{sc: sc, k: k, t0: t0, lastT: t0, hist: hist, stats: stats}
+	if r.progress == nil || r.progressEvery <= 0 {
+		return done
+	}
+	r.progressWG.Add(1)
+	go func() {
+		defer r.progressWG.Done()
+		tick := time.NewTicker(r.progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case now := <-tick.C:
+				r.progress(r.tracker.snapshot(now, false))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// final waits for the progress goroutine and reports the last snapshot.
+func (r *runner) final(sc *scenarios.Scenario, k float64, elapsed time.Duration, hist *breakerHistory, stats *liveStats) {
+	r.progressWG.Wait()
+	if r.progress != nil {
+		r.progress(r.tracker.snapshot(r.tracker.t0.Add(elapsed), true))
+	}
+}

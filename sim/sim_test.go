@@ -1,0 +1,235 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"sort"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// loadRun reads back a run folder.
+type loadedRun struct {
+	header      *recording.Header
+	requests    []recording.Request
+	transitions []recording.Transition
+	calls       []recording.UpstreamCall
+}
+
+func loadRun(t *testing.T, dir string) *loadedRun {
+	t.Helper()
+	h, err := recording.ReadHeader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := &loadedRun{header: h}
+	if err := recording.EachRequest(dir, func(r *recording.Request) error { lr.requests = append(lr.requests, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if lr.transitions, err = recording.ReadTransitions(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := recording.EachUpstreamCall(dir, func(c *recording.UpstreamCall) error { lr.calls = append(lr.calls, *c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(lr.requests)) != h.Counts.Requests || int64(len(lr.transitions)) != h.Counts.Transitions || int64(len(lr.calls)) != h.Counts.UpstreamCalls {
+		t.Fatalf("header counts %+v do not match the files (%d, %d, %d)", h.Counts, len(lr.requests), len(lr.transitions), len(lr.calls))
+	}
+	return lr
+}
+
+func phaseSpan(t *testing.T, h *recording.Header, name string) recording.PhaseSpan {
+	t.Helper()
+	for _, p := range h.Phases {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no phase %q", name)
+	return recording.PhaseSpan{}
+}
+
+// checkBreakerInvariants checks what follows from the breaker's definition
+// on a recording of hard-outage, not from the implementation.
+func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun) {
+	t.Helper()
+	threshold := sc.Breaker.FailThreshold
+	reset := sc.Breaker.ResetTimeout.D()
+	outage := phaseSpan(t, lr.header, "outage")
+
+	if len(lr.transitions) == 0 || lr.transitions[0].To != recording.StateOpen {
+		t.Fatalf("first transition should be into open, got %+v", lr.transitions)
+	}
+	firstOpen := lr.transitions[0].T
+
+	// 1. It opens after exactly fail_threshold consecutive failures: in
+	//    completion order, the calls that finished before the trip end in
+	//    a run of exactly fail_threshold failures (calls that were still in
+	//    flight from the healthy phase may succeed during the outage and
+	//    restart the count; that is the definition at work).
+	var done []recording.UpstreamCall
+	for _, c := range lr.calls {
+		if c.T+c.Duration <= firstOpen {
+			done = append(done, c)
+		}
+	}
+	sort.SliceStable(done, func(i, j int) bool { return done[i].T+done[i].Duration < done[j].T+done[j].Duration })
+	run := 0
+	for i := len(done) - 1; i >= 0 && done[i].Failed(); i-- {
+		run++
+	}
+	if run != threshold {
+		t.Errorf("breaker opened after a run of %d failed calls, want exactly fail_threshold=%d", run, threshold)
+	}
+	if firstOpen < outage.Start {
+		t.Errorf("breaker opened at %v, before the outage began at %v", firstOpen, outage.Start)
+	}
+
+	// 2. No upstream call arrives while the breaker is open.
+	for _, c := range lr.calls {
+		if c.Breaker == recording.StateOpen {
+			t.Errorf("upstream call while open: %+v", c)
+		}
+	}
+
+	// 3. Half-open probes during the outage: one per reset timeout after
+	//    the first trip, ±1.
+	probes := 0
+	for _, tr := range lr.transitions {
+		if tr.To == recording.StateHalfOpen && tr.T >= outage.Start && tr.T < outage.End {
+			probes++
+		}
+	}
+	want := int((outage.End - firstOpen) / reset)
+	if probes < want-1 || probes > want+1 {
+		t.Errorf("%d half-open probes during the outage, want %d±1 (first open at %v, reset %v)", probes, want, firstOpen, reset)
+	}
+
+	// 4. After recovery the breaker closes, and answers come from the
+	//    upstream again.
+	last := lr.transitions[len(lr.transitions)-1]
+	if last.To != recording.StateClosed {
+		t.Errorf("last transition %+v, want into closed", last)
+	}
+	tail, upstream := 0, 0
+	for _, r := range lr.requests {
+		if r.T > last.T+time.Second {
+			tail++
+			if r.Outcome == recording.OutcomeUpstream || r.Outcome == recording.OutcomeCache {
+				upstream++
+			}
+		}
+	}
+	if tail == 0 || float64(upstream)/float64(tail) < 0.99 {
+		t.Errorf("after the close: %d of %d answers from the upstream or cache, want ≥ 99%%", upstream, tail)
+	}
+}
+
+func TestHardOutageVirtualTime(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	synctest.Test(t, func(t *testing.T) {
+		res, err := Run(context.Background(), sc, WithOutDir(dir), WithTimeScale(1), InMemory())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Interrupted {
+			t.Error("run marked interrupted")
+		}
+	})
+	lr := loadRun(t, dir)
+	if !lr.header.Complete || lr.header.Interrupted {
+		t.Errorf("header: complete=%v interrupted=%v", lr.header.Complete, lr.header.Interrupted)
+	}
+	if got, want := lr.header.Duration, sc.TotalDuration(); got != want {
+		t.Errorf("covered %v, want %v", got, want)
+	}
+	// The pacer sends the integral of the rate: 60 s×20 + 90 s×20 + 120 s×40.
+	if n, want := len(lr.requests), 7800; math.Abs(float64(n-want)) > 2 {
+		t.Errorf("%d requests, want %d±2", n, want)
+	}
+	checkBreakerInvariants(t, sc, lr)
+}
+
+func TestVirtualTimeIsDeterministic(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs [2][]recording.Transition
+	for i := range seqs {
+		dir := filepath.Join(t.TempDir(), "run")
+		synctest.Test(t, func(t *testing.T) {
+			if _, err := Run(context.Background(), sc, WithOutDir(dir), WithTimeScale(1), InMemory()); err != nil {
+				t.Fatal(err)
+			}
+		})
+		seqs[i] = loadRun(t, dir).transitions
+	}
+	if len(seqs[0]) != len(seqs[1]) {
+		t.Fatalf("transition counts differ: %d vs %d", len(seqs[0]), len(seqs[1]))
+	}
+	for i := range seqs[0] {
+		if seqs[0][i] != seqs[1][i] {
+			t.Errorf("transition %d differs: %+v vs %+v", i, seqs[0][i], seqs[1][i])
+		}
+	}
+}
+
+func TestInterruptKeepsAValidRecording(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Second, cancel)
+		res, err := Run(ctx, sc, WithOutDir(dir), WithTimeScale(1), InMemory())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Interrupted {
+			t.Error("Result.Interrupted = false")
+		}
+	})
+	lr := loadRun(t, dir)
+	if !lr.header.Interrupted || !lr.header.Complete {
+		t.Errorf("header: interrupted=%v complete=%v, want both", lr.header.Interrupted, lr.header.Complete)
+	}
+	if d := lr.header.Duration; d < 100*time.Second || d > 104*time.Second {
+		t.Errorf("covered %v, want about 100s", d)
+	}
+	if len(lr.requests) < 1900 || len(lr.requests) > 2100 {
+		t.Errorf("%d requests recorded before the stop, want about 2000", len(lr.requests))
+	}
+}
+
+func TestCheckTimeScale(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTimeScale(sc, 40); err != nil {
+		t.Errorf("K=40: %v", err)
+	}
+	for _, k := range []float64{0, -1, 1e6} {
+		if err := CheckTimeScale(sc, k); err == nil {
+			t.Errorf("K=%g: want an error", k)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package sim
+
+import (
+	"bufio"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+//go:embed queries.txt
+var builtinQueries string
+
+// LoadQueries returns the query set named by a scenario's load.queries:
+// "builtin" (or empty) for the embedded questions about resilience, or a
+// path to a text file with one question per line (blank lines and lines
+// starting with # are skipped).
+func LoadQueries(spec string) ([]string, error) {
+	text := builtinQueries
+	if spec != "" && spec != "builtin" {
+		b, err := os.ReadFile(spec)
+		if err != nil {
+			return nil, fmt.Errorf("queries: %w", err)
+		}
+		text = string(b)
+	}
+	var qs []string
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		qs = append(qs, line)
+	}
+	if len(qs) == 0 {
+		return nil, fmt.Errorf("queries %q: no questions", spec)
+	}
+	return qs, nil
+}
+
+// maxRemembered bounds how many earlier questions the targeter keeps for
+// repeats, so memory does not grow with the length of a run.
+const maxRemembered = 4096
+
+// questionSource draws the question of each request: with probability
+// repeatRatio one asked before (which exercises the assistant's cache),
+// otherwise a question never asked in this run. Once the query set is used
+// up, new questions get a numbered suffix so they stay distinct to the
+// cache. Draws come from a seeded RNG, so a run's question sequence is
+// reproducible for a given seed.
+type questionSource struct {
+	mu          sync.Mutex
+	rng         *rand.Rand
+	queries     []string
+	repeatRatio float64
+	next        int
+	asked       []string
+}
+
+func newQuestionSource(queries []string, repeatRatio float64, seed int64) *questionSource {
+	return &questionSource{
+		rng:         rand.New(rand.NewPCG(uint64(seed), 0x6272_6f77_6e6f_7574)),
+		queries:     queries,
+		repeatRatio: repeatRatio,
+	}
+}
+
+// Next returns the next question.
+func (q *questionSource) Next() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.asked) > 0 && q.rng.Float64() < q.repeatRatio {
+		return q.asked[q.rng.IntN(len(q.asked))]
+	}
+	s := q.queries[q.next%len(q.queries)]
+	if round := q.next / len(q.queries); round > 0 {
+		s = fmt.Sprintf("%s (variant %d)", s, round)
+	}
+	q.next++
+	if len(q.asked) < maxRemembered {
+		q.asked = append(q.asked, s)
+	} else {
+		q.asked[q.rng.IntN(maxRemembered)] = s
+	}
+	return s
+}
+
+// queryRequest is the assistant's request body.
+type queryRequest struct {
+	Question string `json:"question"`
+	TopK     int    `json:"top_k,omitempty"`
+}
+
+// newTargeter returns a vegeta.Targeter that posts questions to the
+// assistant's query endpoint.
+func newTargeter(url string, src *questionSource, topK int) vegeta.Targeter {
+	hdr := map[string][]string{"Content-Type": {"application/json"}}
+	return func(t *vegeta.Target) error {
+		body, err := json.Marshal(queryRequest{Question: src.Next(), TopK: topK})
+		if err != nil {
+			return err
+		}
+		t.Method = "POST"
+		t.URL = url
+		t.Body = body
+		t.Header = hdr
+		return nil
+	}
+}
