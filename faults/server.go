@@ -357,4 +357,3 @@ func putExchange(ex *exchange) {
 	*ex = exchange{buf: ex.buf[:0], gen: generation{text: ex.gen.text[:0]}}
 	exchangePool.Put(ex)
 }
-

@@ -63,13 +63,14 @@ func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		m.abort(context.Cause(ctx))
 		<-m.ready
 	}
+	if ctx.Err() != nil {
+		// The client gave up first, whatever the handler did since.
+		_ = pr.Close()
+		return nil, context.Cause(ctx)
+	}
 	if m.err != nil {
 		_ = pr.Close()
 		return nil, m.err
-	}
-	if err := ctx.Err(); err != nil {
-		_ = pr.CloseWithError(err)
-		return nil, context.Cause(ctx)
 	}
 	m.resp.Body = pr
 	return m.resp, nil
@@ -139,6 +140,11 @@ func (m *memWriter) abort(err error) {
 
 // finish ends the response when the handler returns.
 func (m *memWriter) finish() {
+	if ctx := m.req.Context(); ctx.Err() != nil {
+		// The client left: its reads fail the way its context says.
+		m.abort(context.Cause(ctx))
+		return
+	}
 	m.WriteHeader(http.StatusOK)
 	_ = m.pw.Close()
 }
