@@ -1,0 +1,161 @@
+package sweep
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+func TestCellNames(t *testing.T) {
+	tests := []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{FailThreshold: 5, ResetTimeout: 30 * time.Second}, "ft5-rt30s"},
+		{Settings{FailThreshold: 20, ResetTimeout: 90 * time.Second}, "ft20-rt90s"},
+		{Settings{FailThreshold: 3, ResetTimeout: 500 * time.Millisecond}, "ft3-rt500ms"},
+		{Settings{FailThreshold: 3, ResetTimeout: 1500 * time.Millisecond}, "ft3-rt1.5s"},
+		{Settings{FailThreshold: 5, ResetTimeout: time.Minute, Policy: "ratio", FailureRatio: 0.5, HalfOpenMax: 2}, "ft5-rt60s-ratio-fr50-hom2"},
+	}
+	for _, tc := range tests {
+		if got := tc.s.Name(); got != tc.want {
+			t.Errorf("%+v.Name() = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestGridCellsOrderAndLabels(t *testing.T) {
+	g := Grid{FailThresholds: []int{3, 10}, ResetTimeouts: []time.Duration{10 * time.Second, 30 * time.Second}, Policies: []string{"consecutive", "ratio"}}
+	var names []string
+	for _, c := range g.Cells() {
+		names = append(names, c.Name())
+	}
+	want := []string{
+		"ft3-rt10s-consecutive", "ft3-rt30s-consecutive", "ft10-rt10s-consecutive", "ft10-rt30s-consecutive",
+		"ft3-rt10s-ratio", "ft3-rt30s-ratio", "ft10-rt10s-ratio", "ft10-rt30s-ratio",
+	}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("cells (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"consecutive ft 3", "consecutive ft 10", "ratio ft 3", "ratio ft 10"}, g.RowLabels()); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"rt 10s", "rt 30s"}, g.ColLabels()); diff != "" {
+		t.Errorf("cols (-want +got):\n%s", diff)
+	}
+}
+
+func TestGridValidate(t *testing.T) {
+	ok := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid grid: %v", err)
+	}
+	tests := []struct {
+		g    Grid
+		want string
+	}{
+		{Grid{ResetTimeouts: []time.Duration{time.Second}}, "fail thresholds: need at least one"},
+		{Grid{FailThresholds: []int{5}}, "reset timeouts: need at least one"},
+		{Grid{FailThresholds: []int{0}, ResetTimeouts: []time.Duration{time.Second}}, "fail threshold 0: must be at least 1"},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{-time.Second}}, "must be positive"},
+		{Grid{FailThresholds: []int{5, 5}, ResetTimeouts: []time.Duration{time.Second}}, "fail threshold 5: given twice"},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Policies: []string{"sometimes"}}, `policy "sometimes"`},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, FailureRatios: []float64{1.5}}, "failure ratio 1.5: must be in (0, 1]"},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, HalfOpenMax: []int{0}}, "half-open max 0"},
+	}
+	for _, tc := range tests {
+		err := tc.g.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.g, err, tc.want)
+		}
+	}
+}
+
+func TestApplyDeepCopies(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := sc.Breaker
+	phases := len(sc.Phases[1].Faults)
+	c, err := Settings{FailThreshold: 9, ResetTimeout: 7 * time.Second, HalfOpenMax: 3}.Apply(sc, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Breaker.FailThreshold != 9 || c.Breaker.ResetTimeout.D() != 7*time.Second || c.Breaker.HalfOpenMaxRequests != 3 || c.Seed != 99 {
+		t.Errorf("applied breaker %+v seed %d", c.Breaker, c.Seed)
+	}
+	if c.Breaker.Policy != before.Policy {
+		t.Errorf("policy changed to %q though the cell keeps the scenario's", c.Breaker.Policy)
+	}
+	c.Phases[1].Faults = nil
+	if sc.Breaker != before || len(sc.Phases[1].Faults) != phases {
+		t.Error("Apply changed the scenario it copied")
+	}
+	if _, err := (Settings{FailThreshold: 0, ResetTimeout: time.Second}).Apply(sc, 1); err == nil {
+		t.Error("fail threshold 0 accepted")
+	}
+}
+
+func TestTimeToCloseRecovery(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage") // healthy 60s, outage 90s (faults), recovery 120s
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := time.Second
+	phases := []recording.PhaseSpan{{Name: "healthy", Start: 0, End: 60 * s}, {Name: "outage", Start: 60 * s, End: 150 * s}, {Name: "recovery", Start: 150 * s, End: 270 * s}}
+	tr := func(at time.Duration, from, to string) recording.Transition {
+		return recording.Transition{T: at, Breaker: "b", From: from, To: to}
+	}
+	tests := []struct {
+		name string
+		trs  []recording.Transition
+		want Value
+	}{
+		{"closes 20s into recovery", []recording.Transition{
+			tr(61*s, "closed", "open"), tr(121*s, "open", "half-open"), tr(121*s, "half-open", "open"),
+			tr(170*s, "open", "half-open"), tr(171*s, "half-open", "closed")}, Value{V: 21}},
+		{"never opened", nil, Value{V: 0}},
+		{"closed again before recovery", []recording.Transition{tr(61*s, "closed", "open"), tr(100*s, "open", "closed")}, Value{V: 0}},
+		{"stays open", []recording.Transition{tr(61*s, "closed", "open")}, Value{V: math.NaN(), Never: true}},
+		{"relapses then closes", []recording.Transition{
+			tr(61*s, "closed", "open"), tr(155*s, "open", "half-open"), tr(156*s, "half-open", "open"),
+			tr(200*s, "open", "half-open"), tr(201*s, "half-open", "closed")}, Value{V: 51}},
+	}
+	for _, tc := range tests {
+		got := timeToCloseRecovery(sc, phases, tc.trs)
+		if got.Never != tc.want.Never || (!tc.want.Never && got.V != tc.want.V) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	tests := []struct {
+		metric string
+		v      float64
+		want   string
+	}{
+		{Availability, 0.9912, "99.1%"},
+		{"latency_p99", 0.0875, "87.5ms"},
+		{"latency_p99", 1.234, "1.23s"},
+		{TimeToCloseRecovery, 31, "31s"},
+		{TimeToCloseRecovery, 0, "0s"},
+		{TimeToCloseRecovery, math.Inf(1), "never"},
+		{"upstream_failures", 42, "42"},
+		{"upstream_failures", 42.5, "42.5"},
+		{"rps", 20, "20.0/s"},
+		{"latency_p99", math.NaN(), "n/a"},
+	}
+	for _, tc := range tests {
+		if got := FormatValue(tc.metric, tc.v); got != tc.want {
+			t.Errorf("FormatValue(%s, %v) = %q, want %q", tc.metric, tc.v, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package sweep
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Objective is one criterion for ranking passing cells: a metric of
+// MetricNames and its direction.
+type Objective struct {
+	Metric         string
+	HigherIsBetter bool
+}
+
+func (o Objective) String() string {
+	if o.HigherIsBetter {
+		return "most " + o.Metric
+	}
+	return "least " + o.Metric
+}
+
+// DefaultObjective ranks passing cells by the least time to close after
+// recovery (users back on the upstream soonest), then the fewest upstream
+// failures (least load sent to the failing upstream).
+var DefaultObjective = []Objective{
+	{Metric: TimeToCloseRecovery},
+	{Metric: "upstream_failures"},
+}
+
+// ParseObjective reads a comma-separated list of metrics, most important
+// first, e.g. "latency_p99" or "upstream_failures,time_to_close". Each
+// metric's direction comes from HigherIsBetter. "time_to_close" stands for
+// time_to_close_recovery (the whole-run time_to_close measures from the
+// start of the run, which says nothing about recovery). The default
+// objective's metrics follow as tie-breakers unless listed already.
+func ParseObjective(s string) ([]Objective, error) {
+	var out []Objective
+	seen := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		m := strings.TrimSpace(f)
+		if m == "time_to_close" {
+			m = TimeToCloseRecovery
+		}
+		if !KnownMetric(m) {
+			return nil, fmt.Errorf("objective %q: unknown metric (want one of %s)", strings.TrimSpace(f), strings.Join(MetricNames, ", "))
+		}
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		out = append(out, Objective{Metric: m, HigherIsBetter: HigherIsBetter(m)})
+	}
+	for _, o := range DefaultObjective {
+		if !seen[o.Metric] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Recommendation is the sweep's advice: the best passing cell by the
+// objective and its runner-up, or, when no cell passes, what fails.
+type Recommendation struct {
+	Objective []Objective
+	// Ranked lists the passing cells, best first.
+	Ranked []string
+	// Best and RunnerUp name the two best passing cells ("" if none).
+	Best, RunnerUp string
+	// Why explains the choice in a sentence or two.
+	Why string
+	// Judged counts the cells that finished and were judged.
+	Judged int
+	// FailingEverywhere lists, when no cell passes, the threshold
+	// conditions that fail in every judged cell.
+	FailingEverywhere []string
+	// Closest names, when no cell passes, the cell failing the fewest
+	// threshold conditions (ties broken by the objective).
+	Closest string
+}
+
+// compare orders two cells by the objective: negative when a is better.
+// Ties fall through to the next objective; a cell whose value is missing
+// or "never" ranks worst on that criterion.
+func compare(a, b *Cell, obj []Objective) int {
+	for _, o := range obj {
+		sa, _ := a.Stat(o.Metric)
+		sb, _ := b.Stat(o.Metric)
+		va, vb := sa.rankValue(o.HigherIsBetter), sb.rankValue(o.HigherIsBetter)
+		if o.HigherIsBetter {
+			va, vb = -va, -vb
+		}
+		if d := cmpFloat(va, vb); d != 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// cmpFloat compares with a relative tolerance of 1e-9, so means that
+// differ only by floating-point noise tie.
+func cmpFloat(a, b float64) int {
+	if a == b || (!math.IsInf(a, 0) && !math.IsInf(b, 0) && math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))) {
+		return 0
+	}
+	if a < b {
+		return -1
+	}
+	return 1
+}
+
+// Recommend ranks the cells that finished and passed every threshold by
+// the objective (ties keep grid order) and explains the winner against its
+// runner-up. When none passes, it names the thresholds that fail in every
+// judged cell and the cell that comes closest.
+func Recommend(cells []Cell, obj []Objective) Recommendation {
+	rec := Recommendation{Objective: obj}
+	var judged, passing []*Cell
+	for i := range cells {
+		c := &cells[i]
+		if c.Status != CellDone {
+			continue
+		}
+		judged = append(judged, c)
+		if c.Passed {
+			passing = append(passing, c)
+		}
+	}
+	rec.Judged = len(judged)
+	sort.SliceStable(passing, func(i, j int) bool { return compare(passing[i], passing[j], obj) < 0 })
+	for _, c := range passing {
+		rec.Ranked = append(rec.Ranked, c.Name)
+	}
+	switch {
+	case len(judged) == 0:
+		rec.Why = "no cell finished, so there is nothing to recommend"
+	case len(passing) == 0:
+		rec.noPass(judged, obj)
+	case len(passing) == 1:
+		rec.Best = passing[0].Name
+		rec.Why = fmt.Sprintf("%s is the only cell of %d that passes every threshold (%s).",
+			rec.Best, len(judged), describe(passing[0], obj))
+	default:
+		best, next := passing[0], passing[1]
+		rec.Best, rec.RunnerUp = best.Name, next.Name
+		rec.Why = fmt.Sprintf("%d of %d cells pass every threshold. %s", len(passing), len(judged), why(best, next, obj))
+	}
+	return rec
+}
+
+// why explains how best beats the runner-up: the first objective on which
+// they differ, or grid order when they tie on every one.
+func why(best, next *Cell, obj []Objective) string {
+	for i, o := range obj {
+		sb, _ := best.Stat(o.Metric)
+		sn, _ := next.Stat(o.Metric)
+		if cmpFloat(sb.rankValue(o.HigherIsBetter), sn.rankValue(o.HigherIsBetter)) == 0 {
+			continue
+		}
+		tie := ""
+		if i > 0 {
+			var ties []string
+			for _, p := range obj[:i] {
+				s, _ := best.Stat(p.Metric)
+				ties = append(ties, fmt.Sprintf("%s %s", p.Metric, formatStat(p.Metric, s)))
+			}
+			tie = fmt.Sprintf("They tie on %s; ", strings.Join(ties, " and "))
+		}
+		more := "less"
+		if o.HigherIsBetter {
+			more = "more"
+		}
+		return fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s); its %s.",
+			tie, best.Name, more, o.Metric, formatStat(o.Metric, sb), next.Name, formatStat(o.Metric, sn), describe(best, obj))
+	}
+	return fmt.Sprintf("%s and the runner-up %s tie on every objective (%s); %s comes first in grid order.",
+		best.Name, next.Name, describe(best, obj), best.Name)
+}
+
+// describe lists a cell's values of the objective's metrics.
+func describe(c *Cell, obj []Objective) string {
+	var parts []string
+	for _, o := range obj {
+		s, _ := c.Stat(o.Metric)
+		parts = append(parts, fmt.Sprintf("%s %s", o.Metric, formatStat(o.Metric, s)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// noPass fills in what fails when no judged cell passes.
+func (rec *Recommendation) noPass(judged []*Cell, obj []Objective) {
+	fails := map[string]int{}
+	var order []string
+	for _, c := range judged {
+		for _, name := range c.Failed() {
+			if fails[name] == 0 {
+				order = append(order, name)
+			}
+			fails[name]++
+		}
+	}
+	for _, name := range order {
+		if fails[name] == len(judged) {
+			rec.FailingEverywhere = append(rec.FailingEverywhere, name)
+		}
+	}
+	closest := judged[0]
+	for _, c := range judged[1:] {
+		nc, nb := len(c.Failed()), len(closest.Failed())
+		if nc < nb || (nc == nb && compare(c, closest, obj) < 0) {
+			closest = c
+		}
+	}
+	rec.Closest = closest.Name
+	if len(rec.FailingEverywhere) > 0 {
+		rec.Why = fmt.Sprintf("No cell of %d passes every threshold. Failing in every cell: %s. No setting in this grid fixes that; widen the grid or revisit the threshold. Closest: %s, failing %s.",
+			len(judged), strings.Join(rec.FailingEverywhere, "; "), closest.Name, strings.Join(closest.Failed(), "; "))
+		return
+	}
+	rec.Why = fmt.Sprintf("No cell of %d passes every threshold, but no threshold fails in every cell: the grid trades one failure for another. Closest: %s, failing %s.",
+		len(judged), closest.Name, strings.Join(closest.Failed(), "; "))
+}

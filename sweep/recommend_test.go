@@ -1,0 +1,231 @@
+package sweep
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// cell builds a finished cell by hand: its metrics (missing ones are not
+// measured; +Inf stands for "never") and the threshold conditions it failed
+// out of all.
+func cell(name string, metrics map[string]float64, failed ...string) Cell {
+	c := Cell{Name: name, Status: CellDone, Passed: len(failed) == 0, Stats: make([]Stat, len(MetricNames))}
+	for i, m := range MetricNames {
+		v, ok := metrics[m]
+		switch {
+		case !ok:
+			c.Stats[i] = Stat{Mean: math.NaN(), Min: math.NaN(), Max: math.NaN()}
+		case math.IsInf(v, 1):
+			c.Stats[i] = Stat{Mean: math.NaN(), Min: math.NaN(), Max: math.NaN(), Never: 1}
+		default:
+			c.Stats[i] = Stat{Mean: v, Min: v, Max: v, N: 1}
+		}
+	}
+	all := []string{"a < 1", "b > 2", "c == 0"}
+	for _, th := range all {
+		passed := true
+		for _, f := range failed {
+			if f == th {
+				passed = false
+			}
+		}
+		n := 0
+		if passed {
+			n = 1
+		}
+		c.Thresholds = append(c.Thresholds, ThresholdResult{Name: th, Passes: n, Runs: 1, Passed: passed})
+	}
+	return c
+}
+
+func interrupted(name string) Cell { return Cell{Name: name, Status: CellInterrupted} }
+
+func m(ttc, fails float64) map[string]float64 {
+	return map[string]float64{TimeToCloseRecovery: ttc, "upstream_failures": fails, Availability: 0.99, "latency_p99": 0.05}
+}
+
+func TestRecommend(t *testing.T) {
+	never := math.Inf(1)
+	byAvailability, err := ParseObjective("availability")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byP99, err := ParseObjective("latency_p99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		cells     []Cell
+		obj       []Objective
+		best      string
+		runnerUp  string
+		ranked    []string
+		failEvery []string
+		closest   string
+		whyHas    []string
+	}{
+		{
+			name:     "least time to close wins",
+			cells:    []Cell{cell("ft5-rt60s", m(62, 20)), cell("ft5-rt10s", m(11, 40)), cell("ft5-rt30s", m(31, 25))},
+			best:     "ft5-rt10s",
+			runnerUp: "ft5-rt30s",
+			ranked:   []string{"ft5-rt10s", "ft5-rt30s", "ft5-rt60s"},
+			whyHas:   []string{"3 of 3 cells pass", "less time_to_close_recovery (11s) than the runner-up ft5-rt30s (31s)"},
+		},
+		{
+			name:     "tie on time to close falls to fewer upstream failures",
+			cells:    []Cell{cell("ft10-rt10s", m(11, 40)), cell("ft3-rt10s", m(11, 12)), cell("ft5-rt30s", m(31, 5))},
+			best:     "ft3-rt10s",
+			runnerUp: "ft10-rt10s",
+			ranked:   []string{"ft3-rt10s", "ft10-rt10s", "ft5-rt30s"},
+			whyHas:   []string{"They tie on time_to_close_recovery 11s", "less upstream_failures (12) than the runner-up ft10-rt10s (40)"},
+		},
+		{
+			name:     "full tie keeps grid order",
+			cells:    []Cell{cell("a", m(11, 4)), cell("b", m(11, 4))},
+			best:     "a",
+			runnerUp: "b",
+			ranked:   []string{"a", "b"},
+			whyHas:   []string{"tie on every objective", "a comes first in grid order"},
+		},
+		{
+			name:     "never closing ranks last",
+			cells:    []Cell{cell("x", m(never, 1)), cell("y", m(50, 90))},
+			best:     "y",
+			runnerUp: "x",
+			ranked:   []string{"y", "x"},
+			whyHas:   []string{"(50s) than the runner-up x (never)"},
+		},
+		{
+			name:     "failing and interrupted cells are not recommended",
+			cells:    []Cell{cell("fast-but-fails", m(1, 1), "b > 2"), interrupted("unfinished"), cell("ok", m(40, 30)), cell("ok2", m(45, 30))},
+			best:     "ok",
+			runnerUp: "ok2",
+			ranked:   []string{"ok", "ok2"},
+			whyHas:   []string{"2 of 3 cells pass"},
+		},
+		{
+			name:   "single passing cell has no runner-up",
+			cells:  []Cell{cell("p", m(40, 30)), cell("f", m(10, 3), "a < 1")},
+			best:   "p",
+			ranked: []string{"p"},
+			whyHas: []string{"p is the only cell of 2"},
+		},
+		{
+			name: "higher availability is better",
+			cells: []Cell{
+				cell("lo", map[string]float64{Availability: 0.90, TimeToCloseRecovery: 1}),
+				cell("hi", map[string]float64{Availability: 0.99, TimeToCloseRecovery: 50}),
+			},
+			obj:      byAvailability,
+			best:     "hi",
+			runnerUp: "lo",
+			ranked:   []string{"hi", "lo"},
+			whyHas:   []string{"hi has more availability (99.0%) than the runner-up lo (90.0%)"},
+		},
+		{
+			name: "lower p99 is better, then the default tie-breakers",
+			cells: []Cell{
+				cell("slow", map[string]float64{"latency_p99": 0.5, TimeToCloseRecovery: 1}),
+				cell("fast-late", map[string]float64{"latency_p99": 0.1, TimeToCloseRecovery: 60}),
+				cell("fast-soon", map[string]float64{"latency_p99": 0.1, TimeToCloseRecovery: 20}),
+			},
+			obj:      byP99,
+			best:     "fast-soon",
+			runnerUp: "fast-late",
+			ranked:   []string{"fast-soon", "fast-late", "slow"},
+			whyHas:   []string{"They tie on latency_p99 100ms"},
+		},
+		{
+			name:      "none passes: the threshold failing everywhere is named",
+			cells:     []Cell{cell("a", m(10, 1), "a < 1", "b > 2"), cell("b", m(20, 1), "b > 2"), interrupted("c"), cell("d", m(5, 1), "b > 2", "c == 0")},
+			failEvery: []string{"b > 2"},
+			closest:   "b",
+			whyHas:    []string{"No cell of 3 passes", "Failing in every cell: b > 2", "Closest: b, failing b > 2"},
+		},
+		{
+			name:    "none passes, no threshold fails everywhere",
+			cells:   []Cell{cell("a", m(10, 1), "a < 1"), cell("b", m(5, 1), "b > 2")},
+			closest: "b",
+			whyHas:  []string{"no threshold fails in every cell", "Closest: b, failing b > 2"},
+		},
+		{
+			name:   "nothing finished",
+			cells:  []Cell{interrupted("a")},
+			whyHas: []string{"no cell finished"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := tc.obj
+			if obj == nil {
+				obj = DefaultObjective
+			}
+			rec := Recommend(tc.cells, obj)
+			if rec.Best != tc.best || rec.RunnerUp != tc.runnerUp {
+				t.Errorf("best, runner-up = %q, %q; want %q, %q", rec.Best, rec.RunnerUp, tc.best, tc.runnerUp)
+			}
+			if diff := cmp.Diff(tc.ranked, rec.Ranked); diff != "" {
+				t.Errorf("ranked (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.failEvery, rec.FailingEverywhere); diff != "" {
+				t.Errorf("failing everywhere (-want +got):\n%s", diff)
+			}
+			if rec.Closest != tc.closest {
+				t.Errorf("closest = %q, want %q", rec.Closest, tc.closest)
+			}
+			for _, s := range tc.whyHas {
+				if !strings.Contains(rec.Why, s) {
+					t.Errorf("why %q\ndoes not say %q", rec.Why, s)
+				}
+			}
+		})
+	}
+}
+
+func TestParseObjective(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []Objective
+		wantErr string
+	}{
+		{"time_to_close", DefaultObjective, ""},
+		{"latency_p99", []Objective{{"latency_p99", false}, {TimeToCloseRecovery, false}, {"upstream_failures", false}}, ""},
+		{"availability, upstream_failures", []Objective{{Availability, true}, {"upstream_failures", false}, {TimeToCloseRecovery, false}}, ""},
+		{"fallback_ratio", []Objective{{"fallback_ratio", true}, {TimeToCloseRecovery, false}, {"upstream_failures", false}}, ""},
+		{"latency_p42", nil, `objective "latency_p42": unknown metric`},
+		{"", nil, `objective "": unknown metric`},
+	}
+	for _, tc := range tests {
+		got, err := ParseObjective(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseObjective(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseObjective(%q): %v", tc.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("ParseObjective(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestHigherIsBetter(t *testing.T) {
+	for metric, want := range map[string]bool{
+		Availability: true, "success_ratio": true, "fallback_ratio": true, "upstream_ratio": true,
+		"latency_p99": false, "time_to_open": false, TimeToCloseRecovery: false, "upstream_failures": false,
+		"unavailable_ratio": false, "error_ratio": false, HalfOpenProbes: false,
+	} {
+		if got := HigherIsBetter(metric); got != want {
+			t.Errorf("HigherIsBetter(%q) = %v, want %v", metric, got, want)
+		}
+	}
+}
