@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -60,7 +61,7 @@ type request struct {
 	t       int64 // start, ns of scenario time
 	lat     int64 // ns of scenario time
 	status  int16
-	phase   uint16 // index into Recording.phaseNames
+	phase   uint16 // index into Header.Phases, or noPhase
 	outcome uint8
 	breaker uint8
 }
@@ -75,8 +76,8 @@ type call struct {
 
 // Recording is a run folder loaded for metrics: the header, the effective
 // scenario it played, and every record in compact form. Requests are kept
-// sorted by start time, and a permutation sorted by latency gives exact
-// percentiles for any filter without re-sorting.
+// sorted by start time; the latencies a filter selects are sorted once, on
+// first use, and cached for exact percentiles.
 type Recording struct {
 	// Header is run.json as recorded.
 	Header *recording.Header
@@ -86,9 +87,7 @@ type Recording struct {
 	// Dir is the folder the recording was loaded from.
 	Dir string
 
-	phaseNames  []string // header phases first, then any other name seen
 	reqs        []request
-	byLatency   []int32 // indexes into reqs, sorted by latency then index
 	calls       []call
 	transitions []recording.Transition
 	open        []span // merged spans where at least one breaker was open
@@ -120,40 +119,72 @@ func Load(dir string) (*Recording, error) {
 	return load(dir, h, sc)
 }
 
+// noPhase marks a record whose phase name is not one of the header's.
+const noPhase = math.MaxUint16
+
+// phaseLookup maps phase names to header indexes, remembering the last hit
+// since records come in long runs of the same phase.
+type phaseLookup struct {
+	idx      map[string]uint16
+	lastName string
+	last     uint16
+}
+
+func newPhaseLookup(h *recording.Header) *phaseLookup {
+	l := &phaseLookup{idx: map[string]uint16{}, last: noPhase}
+	for i, p := range h.Phases {
+		if _, dup := l.idx[p.Name]; !dup && i < noPhase {
+			l.idx[p.Name] = uint16(i)
+		}
+	}
+	return l
+}
+
+func (l *phaseLookup) index(name string) uint16 {
+	if name == l.lastName && l.last != noPhase {
+		return l.last
+	}
+	i, ok := l.idx[name]
+	if !ok {
+		return noPhase
+	}
+	l.lastName, l.last = name, i
+	return i
+}
+
 // load reads the JSON Lines files of dir for a header and scenario already
-// in hand; tests use it to skip the scenario parser.
+// in hand; tests use it to skip the scenario parser. The request log is
+// read while the upstream log and transitions are read concurrently.
 func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, error) {
 	r := &Recording{Header: h, Scenario: sc, Dir: dir, cache: map[aggKey]*aggregate{}}
-	phaseIdx := map[string]uint16{}
-	intern := func(name string) (uint16, error) {
-		if i, ok := phaseIdx[name]; ok {
-			return i, nil
+	var wg sync.WaitGroup
+	var callErr, trErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		phases := newPhaseLookup(h)
+		if h.Counts.UpstreamCalls > 0 {
+			r.calls = make([]call, 0, h.Counts.UpstreamCalls)
 		}
-		if len(r.phaseNames) >= 1<<16-1 {
-			return 0, errors.New("more than 65535 distinct phase names")
+		callErr = recording.EachUpstreamCall(dir, func(c *recording.UpstreamCall) error {
+			r.calls = append(r.calls, call{t: int64(c.T), phase: phases.index(c.Phase), breaker: stateIndex(c.Breaker), failed: c.Failed()})
+			return nil
+		})
+		if !slices.IsSortedFunc(r.calls, func(a, b call) int { return cmp.Compare(a.t, b.t) }) {
+			slices.SortStableFunc(r.calls, func(a, b call) int { return cmp.Compare(a.t, b.t) })
 		}
-		i := uint16(len(r.phaseNames))
-		r.phaseNames = append(r.phaseNames, name)
-		phaseIdx[name] = i
-		return i, nil
-	}
-	for _, p := range h.Phases {
-		if _, err := intern(p.Name); err != nil {
-			return nil, fmt.Errorf("reports: %s: %w", dir, err)
-		}
-	}
+		r.transitions, trErr = recording.ReadTransitions(dir)
+		slices.SortStableFunc(r.transitions, func(a, b recording.Transition) int { return cmp.Compare(a.T, b.T) })
+	}()
 
+	phases := newPhaseLookup(h)
 	if h.Counts.Requests > 0 {
 		r.reqs = make([]request, 0, h.Counts.Requests)
 	}
-	err := recording.EachRequest(dir, func(q *recording.Request) error {
+	reqErr := recording.EachRequest(dir, func(q *recording.Request) error {
 		oc, ok := outcomeIndex(q.Outcome)
 		if !ok {
 			return fmt.Errorf("request %d: unknown outcome %q", q.Seq, q.Outcome)
-		}
-		ph, err := intern(q.Phase)
-		if err != nil {
-			return err
 		}
 		status := q.Status
 		if status < 0 || status > 999 {
@@ -161,45 +192,17 @@ func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, 
 		}
 		r.reqs = append(r.reqs, request{
 			t: int64(q.T), lat: int64(q.Latency), status: int16(status),
-			phase: ph, outcome: oc, breaker: stateIndex(q.Breaker),
+			phase: phases.index(q.Phase), outcome: oc, breaker: stateIndex(q.Breaker),
 		})
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
-	}
-	if !slices.IsSortedFunc(r.reqs, func(a, b request) int { return cmp.Compare(a.t, b.t) }) {
+	if reqErr == nil && !slices.IsSortedFunc(r.reqs, func(a, b request) int { return cmp.Compare(a.t, b.t) }) {
 		slices.SortStableFunc(r.reqs, func(a, b request) int { return cmp.Compare(a.t, b.t) })
 	}
-	r.byLatency = make([]int32, len(r.reqs))
-	for i := range r.byLatency {
-		r.byLatency[i] = int32(i)
-	}
-	slices.SortFunc(r.byLatency, func(a, b int32) int {
-		if c := cmp.Compare(r.reqs[a].lat, r.reqs[b].lat); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-
-	err = recording.EachUpstreamCall(dir, func(c *recording.UpstreamCall) error {
-		ph, err := intern(c.Phase)
-		if err != nil {
-			return err
-		}
-		r.calls = append(r.calls, call{t: int64(c.T), phase: ph, breaker: stateIndex(c.Breaker), failed: c.Failed()})
-		return nil
-	})
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(reqErr, callErr, trErr); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	slices.SortStableFunc(r.calls, func(a, b call) int { return cmp.Compare(a.t, b.t) })
-
-	r.transitions, err = recording.ReadTransitions(dir)
-	if err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
-	}
-	slices.SortStableFunc(r.transitions, func(a, b recording.Transition) int { return cmp.Compare(a.T, b.T) })
 	r.open = openSpans(r.transitions, r.Duration())
 	return r, nil
 }

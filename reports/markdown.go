@@ -130,15 +130,24 @@ func settingRows(st Settings) [][2]string {
 	}
 	if b.Enabled {
 		rows = append(rows,
-			[2]string{"reset timeout", b.ResetTimeout},
+			[2]string{"reset timeout", humanDuration(b.ResetTimeout)},
 			[2]string{"half-open max requests", fmt.Sprint(b.HalfOpenMaxRequests)},
-			[2]string{"interval", b.Interval},
-			[2]string{"call timeout", b.CallTimeout},
+			[2]string{"interval", humanDuration(b.Interval)},
+			[2]string{"call timeout", humanDuration(b.CallTimeout)},
 			[2]string{"scope", b.Scope})
 	}
 	return append(rows,
 		[2]string{"time scale", trimFloat(st.TimeScale, 3) + "×"},
 		[2]string{"seed", fmt.Sprint(st.Seed)})
+}
+
+// humanDuration rewrites a Go duration string ("1m0s") for people ("60 s").
+func humanDuration(d string) string {
+	v, err := time.ParseDuration(d)
+	if err != nil {
+		return d
+	}
+	return formatSeconds(v.Seconds())
 }
 
 // sortedKeys returns the keys of m in order.

@@ -264,8 +264,8 @@ func (q query) matches(rq *request) bool {
 }
 
 // aggregate collects the requests that q selects, within window w when not
-// nil (by start time). Whole-run aggregates are cached; their latencies are
-// taken in order from the latency permutation, so they need no sort.
+// nil (by start time). Whole-run aggregates are cached with their sorted
+// latencies.
 func (r *Recording) aggregate(q query, w *span, needLats bool) *aggregate {
 	if w != nil {
 		lo, hi := r.requestRange(*w)
@@ -301,11 +301,12 @@ func (r *Recording) aggregate(q query, w *span, needLats bool) *aggregate {
 	}
 	if needLats && !a.hasLats {
 		a.lats = make([]int64, 0, a.n)
-		for _, i := range r.byLatency {
+		for i := range r.reqs {
 			if rq := &r.reqs[i]; q.matches(rq) {
 				a.lats = append(a.lats, rq.lat)
 			}
 		}
+		slices.Sort(a.lats)
 		a.hasLats = true
 	}
 	return a

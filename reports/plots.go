@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"image/png"
 	"math"
 	"slices"
 	"strconv"
@@ -132,7 +133,8 @@ func encodePNG(wpx, hpx float64, drawFn func(draw.Canvas)) ([]byte, error) {
 	img := vgimg.NewWith(vgimg.UseWH(px(wpx), px(hpx)), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
 	drawFn(draw.New(img))
 	var b bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&b, img.Image()); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"text/tabwriter"
 
 	"brownout/scenarios"
@@ -73,8 +75,6 @@ func renderRecording(r *Recording, opts Options) (*Report, error) {
 		Passed:      allPassed(vs),
 		Interrupted: r.Header.Interrupted,
 	}
-	rep.Summary = Summarize(r, vs)
-
 	write := func(name string, data []byte) error {
 		p := filepath.Join(r.Dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
@@ -83,22 +83,40 @@ func renderRecording(r *Recording, opts Options) (*Report, error) {
 		rep.Files = append(rep.Files, p)
 		return nil
 	}
+
+	// The plots are independent of each other and of the summary: draw
+	// them concurrently, at most one per CPU, while the summary is computed.
 	ts := r.series()
-	for _, pl := range []struct {
+	plots := []struct {
 		name string
 		draw func(*series, *Report) ([]byte, error)
+		png  []byte
+		err  error
 	}{
-		{DashboardFile, r.dashboardPNG},
-		{BreakerFile, r.breakerPNG},
-		{OutcomesFile, r.outcomesPNG},
-		{LatencyFile, r.latencyPNG},
-		{UpstreamFile, r.upstreamPNG},
-	} {
-		b, err := pl.draw(ts, rep)
-		if err != nil {
-			return nil, fmt.Errorf("reports: %s: %w", pl.name, err)
+		{name: DashboardFile, draw: r.dashboardPNG},
+		{name: BreakerFile, draw: r.breakerPNG},
+		{name: OutcomesFile, draw: r.outcomesPNG},
+		{name: LatencyFile, draw: r.latencyPNG},
+		{name: UpstreamFile, draw: r.upstreamPNG},
+	}
+	sem := make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
+	var wg sync.WaitGroup
+	for i := range plots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			plots[i].png, plots[i].err = plots[i].draw(ts, rep)
+		}()
+	}
+	rep.Summary = Summarize(r, vs)
+	wg.Wait()
+	for _, pl := range plots {
+		if pl.err != nil {
+			return nil, fmt.Errorf("reports: %s: %w", pl.name, pl.err)
 		}
-		if err := write(pl.name, b); err != nil {
+		if err := write(pl.name, pl.png); err != nil {
 			return nil, err
 		}
 	}
