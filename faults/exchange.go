@@ -44,6 +44,8 @@ type exchange struct {
 	errAfter    int           // stream_error: tokens before the error
 	errMsg      string        // stream_error: message
 	malformed   string        // malformed: "truncated" or "invalid"
+	slowStart   time.Time     // slow_body: when the first body byte was due
+	slowSent    int64         // slow_body: bytes paced so far
 
 	status int   // HTTP status sent, 0 if none
 	bytes  int64 // body bytes sent
@@ -128,12 +130,19 @@ func (ex *exchange) write(b []byte) error {
 		ex.bytes += int64(n)
 		return err
 	}
+	// Pace against an absolute schedule from the first body byte, so late
+	// wake-ups do not add up: byte k is due at start + k/rate.
+	if ex.slowStart.IsZero() {
+		ex.slowStart = time.Now()
+	}
 	chunk := max(1, ex.bytesPerSec/10)
 	for len(b) > 0 {
 		n := min(chunk, len(b))
-		if !ex.sleep(time.Duration(n) * time.Second / time.Duration(ex.bytesPerSec)) {
+		due := ex.slowStart.Add(time.Duration(ex.slowSent+int64(n)) * time.Second / time.Duration(ex.bytesPerSec))
+		if !ex.sleep(time.Until(due)) {
 			return context.Canceled
 		}
+		ex.slowSent += int64(n)
 		w, err := ex.w.Write(b[:n])
 		ex.bytes += int64(w)
 		if err != nil {

@@ -182,7 +182,9 @@ func TestHangReleasedOnShutdown(t *testing.T) {
 }
 
 // TestSlowBodyTakesPredictedTime checks the pace of slow_body over a real
-// socket: n bytes at r bytes/s take n/r, within 25% + 50ms.
+// socket: n bytes at r bytes/s take n/r, within -10% and +50% + 100ms
+// (wall clock on a shared machine; the exact pace is checked in virtual
+// time by TestSlowBodyVirtual).
 func TestSlowBodyTakesPredictedTime(t *testing.T) {
 	const bps = 2000
 	url := startServer(t, newServer(t, onePhase(FaultSpec{Kind: "slow_body", BytesPerSecond: bps})))
@@ -198,7 +200,7 @@ func TestSlowBodyTakesPredictedTime(t *testing.T) {
 	got := time.Since(start)
 	want := time.Duration(len(b)) * time.Second / bps
 	t.Logf("%d bytes at %d B/s: took %v, predicted %v", len(b), bps, got, want)
-	if got < want*9/10 || got > want*5/4+50*time.Millisecond {
+	if got < want*9/10 || got > want*3/2+100*time.Millisecond {
 		t.Errorf("took %v, want %v within tolerance", got, want)
 	}
 	if !json.Valid(b) {
