@@ -21,6 +21,10 @@ type position struct{ line, col int }
 // (deep nesting, alias chains) cannot exhaust the stack.
 const maxDepth = 64
 
+// maxVisits bounds the values decoded from one file, so that aliases
+// expanded many times over cannot make a small file take unbounded time.
+const maxVisits = 200_000
+
 // decoder walks the YAML syntax tree into Go values, recording every
 // problem with its position and every decoded path with its position (for
 // the semantic checks that run afterwards).
@@ -31,6 +35,8 @@ type decoder struct {
 	bad     map[string]bool     // paths whose value could not be decoded
 	anchors map[string]ast.Node
 	depth   int
+	visits  int             // values decoded, bounded by maxVisits
+	active  map[string]bool // aliases being expanded, to catch cycles
 }
 
 func newDecoder(file string) *decoder {
@@ -39,6 +45,7 @@ func newDecoder(file string) *decoder {
 		pos:     map[string]position{},
 		bad:     map[string]bool{},
 		anchors: map[string]ast.Node{},
+		active:  map[string]bool{},
 	}
 }
 
@@ -185,6 +192,25 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 		}
 	}
 	return n
+}
+
+// aliasName returns the anchor name n refers to, when n is an alias
+// (possibly under a tag).
+func aliasName(n ast.Node) (string, bool) {
+	for range maxDepth {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AliasNode:
+			if v.Value == nil || v.Value.GetToken() == nil {
+				return "", false
+			}
+			return v.Value.GetToken().Value, true
+		default:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // position returns where n starts; block mappings start at their first key.
@@ -415,6 +441,10 @@ func (d *decoder) decodeScenario(n ast.Node, s *Scenario) {
 // decodePhases decodes the phase list; each phase starts from the
 // scenario's load and upstream so that its keys override only themselves.
 func (d *decoder) decodePhases(n ast.Node, s *Scenario) {
+	if name, ok := aliasName(n); ok {
+		d.active[name] = true
+		defer delete(d.active, name)
+	}
 	seq, ok := d.sequence(n, "phases")
 	if !ok {
 		return
@@ -474,6 +504,21 @@ func (d *decoder) decode(n ast.Node, path string, v reflect.Value) {
 		return
 	}
 	defer d.leave()
+	d.visits++
+	if d.visits == maxVisits {
+		d.errorf(n, path, "the file expands to more than %d values (aliases used too often)", maxVisits)
+	}
+	if d.visits >= maxVisits {
+		return
+	}
+	if name, ok := aliasName(n); ok {
+		if d.active[name] {
+			d.errorf(n, path, "alias *%s refers to a value that contains it", name)
+			return
+		}
+		d.active[name] = true
+		defer delete(d.active, name)
+	}
 	d.pos[path] = d.position(n)
 	r := d.resolve(n)
 	if _, isAlias := r.(*ast.AliasNode); isAlias {
@@ -521,7 +566,8 @@ func (d *decoder) decode(n ast.Node, path string, v reflect.Value) {
 		}
 	case reflect.Slice:
 		items, ok := d.sequence(n, path)
-		if !ok {
+		if !ok || len(items) == 0 {
+			v.SetZero() // an empty list is the same as none
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), 0, len(items))

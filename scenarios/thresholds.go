@@ -153,8 +153,10 @@ func (c Condition) Holds(observed float64) bool {
 	if math.IsNaN(observed) {
 		return false
 	}
-	eq := observed == c.Value ||
-		math.Abs(observed-c.Value) <= 1e-9*math.Max(math.Abs(observed), math.Abs(c.Value))
+	eq := observed == c.Value
+	if !math.IsInf(observed, 0) && !math.IsInf(c.Value, 0) {
+		eq = eq || math.Abs(observed-c.Value) <= 1e-9*math.Max(math.Abs(observed), math.Abs(c.Value))
+	}
 	switch c.Op {
 	case "<":
 		return observed < c.Value && !eq
