@@ -261,6 +261,7 @@ type jsonRun struct {
 	Seed        int64   `json:"seed"`
 	Dir         string  `json:"dir"`
 	Interrupted bool    `json:"interrupted"`
+	Error       string  `json:"error,omitempty"`
 	Passed      bool    `json:"passed"`
 	WallS       float64 `json:"wall_s"`
 }
@@ -327,7 +328,7 @@ func (r *Result) JSON() ([]byte, error) {
 			Runs: []jsonRun{}, Metrics: jsonMetrics(c.Stats), Thresholds: []jsonThreshold{},
 		}
 		for _, run := range c.Runs {
-			jc.Runs = append(jc.Runs, jsonRun{Seed: run.Seed, Dir: run.Dir, Interrupted: run.Interrupted, Passed: run.Passed,
+			jc.Runs = append(jc.Runs, jsonRun{Seed: run.Seed, Dir: run.Dir, Interrupted: run.Interrupted, Error: run.Err, Passed: run.Passed,
 				WallS: math.Round(run.Wall.Seconds()*1000) / 1000})
 		}
 		for _, t := range c.Thresholds {
@@ -390,7 +391,7 @@ func (r *Result) Markdown() []byte {
 	if r.Repeat > 1 {
 		p("Each cell shows the mean over %d seeds. ", r.Repeat)
 	}
-	p("Darker is better.\n\n")
+	p("Colours run from dark purple (worst) to yellow (best); grey cells have no result.\n\n")
 	for _, h := range Heatmaps {
 		p("### %s\n\n%s\n\n![%s](%s)\n\n", h.Title, h.Doc, h.Title, h.File)
 	}
@@ -407,7 +408,7 @@ func (r *Result) Markdown() []byte {
 	}
 	p("---|\n")
 	for _, c := range r.Cells {
-		verdict := "interrupted"
+		verdict := string(c.Status)
 		if c.Status == CellDone {
 			verdict = "pass"
 			if !c.Passed {
@@ -438,6 +439,22 @@ func (r *Result) Markdown() []byte {
 		p(" [report](%s) |\n", link)
 	}
 	p("\n")
+
+	var errs []string
+	for _, c := range r.Cells {
+		for _, run := range c.Runs {
+			if run.Err != "" {
+				errs = append(errs, run.Err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		p("## Errors\n\nThese runs failed; their cells are left out of the figures.\n\n")
+		for _, e := range errs {
+			p("- %s\n", e)
+		}
+		p("\n")
+	}
 
 	ths := r.thresholdNames()
 	if len(ths) > 0 {

@@ -171,8 +171,25 @@ func why(best, next *Cell, obj []Objective) string {
 		if o.HigherIsBetter {
 			more = "more"
 		}
-		return fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s); its %s.",
-			tie, best.Name, more, o.Metric, formatStat(o.Metric, sb), next.Name, formatStat(o.Metric, sn), describe(best, obj))
+		out := fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s).",
+			tie, best.Name, more, o.Metric, formatStat(o.Metric, sb), next.Name, formatStat(o.Metric, sn))
+		// The trade-off: later criteria on which the runner-up does better.
+		var trade []string
+		for _, p := range obj[i+1:] {
+			pb, _ := best.Stat(p.Metric)
+			pn, _ := next.Stat(p.Metric)
+			vb, vn := pb.rankValue(p.HigherIsBetter), pn.rankValue(p.HigherIsBetter)
+			if p.HigherIsBetter {
+				vb, vn = -vb, -vn
+			}
+			if cmpFloat(vn, vb) < 0 {
+				trade = append(trade, fmt.Sprintf("%s %s against %s", p.Metric, formatStat(p.Metric, pn), formatStat(p.Metric, pb)))
+			}
+		}
+		if len(trade) > 0 {
+			out += fmt.Sprintf(" The runner-up does better on %s, which ranks lower in the objective.", strings.Join(trade, " and "))
+		}
+		return out
 	}
 	return fmt.Sprintf("%s and the runner-up %s tie on every objective (%s); %s comes first in grid order.",
 		best.Name, next.Name, describe(best, obj), best.Name)

@@ -83,8 +83,9 @@ type Progress struct {
 	Remaining   time.Duration // estimate: mean real time per finished run × runs left ÷ parallel lanes
 	Cell        string        // the cell of the run that just finished
 	Seed        int64
-	Passed      bool // whether that run passed every threshold
-	Interrupted bool // whether that run was cut short
+	Passed      bool   // whether that run passed every threshold
+	Interrupted bool   // whether that run was cut short
+	Err         string // why that run failed, "" when it did not
 }
 
 // Result is a sweep's outcome: every cell in grid order, the
@@ -120,6 +121,9 @@ const (
 	// CellInterrupted: the sweep was interrupted before every run of the
 	// cell finished; the cell is left out of the figures.
 	CellInterrupted CellStatus = "interrupted"
+	// CellError: a run of the cell failed (see RunResult.Err); the cell is
+	// left out of the figures and the other cells go on.
+	CellError CellStatus = "error"
 )
 
 // Cell is one grid point: its settings, its runs (one per seed) and the
@@ -169,10 +173,12 @@ type RunResult struct {
 	Seed        int64
 	Dir         string
 	Interrupted bool
-	Passed      bool
-	Values      []Value // one per MetricNames entry
-	Verdicts    []reports.Verdict
-	Wall        time.Duration // real time the run and its report took
+	// Err is why the run failed to play or render; "" when it did not.
+	Err      string
+	Passed   bool
+	Values   []Value // one per MetricNames entry
+	Verdicts []reports.Verdict
+	Wall     time.Duration // real time the run and its report took
 }
 
 // ThresholdResult is one threshold condition judged over a cell's runs.
@@ -281,16 +287,20 @@ func Run(ctx context.Context, sc *scenarios.Scenario, g Grid, opts ...Option) (*
 }
 
 // runJobs plays the jobs with bounded parallelism and fills in the cells'
-// runs. The first error stops the sweep.
+// runs. A run that fails marks its cell and the sweep goes on, unless the
+// first `parallel` runs all fail (a broken setup, not a bad cell): then it
+// stops and returns the first error, as it does when every run failed.
 func runJobs(ctx context.Context, res *Result, jobs []job, o *options, start time.Time) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu       sync.Mutex
 		firstErr error
+		failed   int
 		done     int
 		wall     time.Duration
 		running  int
+		aborted  bool
 		wg       sync.WaitGroup
 	)
 	queue := make(chan job)
@@ -303,7 +313,7 @@ func runJobs(ctx context.Context, res *Result, jobs []job, o *options, start tim
 			return
 		}
 		p := Progress{Done: done, Total: len(jobs), Running: running, Elapsed: time.Since(start),
-			Cell: res.Cells[j.cell].Name, Seed: j.seed, Passed: rr.Passed, Interrupted: rr.Interrupted}
+			Cell: res.Cells[j.cell].Name, Seed: j.seed, Passed: rr.Passed, Interrupted: rr.Interrupted, Err: rr.Err}
 		wall += rr.Wall
 		if left := len(jobs) - done; left > 0 {
 			// Runs left × the mean real time of a run, spread over the
@@ -319,9 +329,17 @@ func runJobs(ctx context.Context, res *Result, jobs []job, o *options, start tim
 			for j := range queue {
 				rr, err := playOne(runCtx, j, o)
 				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("cell %s seed %d: %w", res.Cells[j.cell].Name, j.seed, err)
-					cancel()
+				if err != nil {
+					err = fmt.Errorf("cell %s seed %d: %w", res.Cells[j.cell].Name, j.seed, err)
+					rr.Err = err.Error()
+					if firstErr == nil {
+						firstErr = err
+					}
+					failed++
+					if failed == done+1 && failed >= min(o.parallel, len(jobs)) {
+						aborted = true
+						cancel()
+					}
 				}
 				res.Cells[j.cell].Runs[j.rep] = rr
 				mu.Unlock()
@@ -342,17 +360,20 @@ feed:
 	}
 	close(queue)
 	wg.Wait()
-	return firstErr
+	if aborted || (failed > 0 && failed == len(jobs)) {
+		return firstErr
+	}
+	return nil
 }
 
 // playOne plays one run and renders its report.
 func playOne(ctx context.Context, j job, o *options) (RunResult, error) {
 	rr := RunResult{Seed: j.seed, Dir: j.dir}
 	t0 := time.Now()
-	defer func() { rr.Wall = time.Since(t0) }()
 	simOpts := append([]sim.Option{sim.WithOutDir(j.dir), sim.WithTimeScale(o.scale), sim.WithVersion(o.version)}, o.simOpts...)
 	out, err := sim.Run(ctx, j.sc, simOpts...)
 	if err != nil {
+		rr.Wall = time.Since(t0)
 		return rr, err
 	}
 	if out.Interrupted {
@@ -377,7 +398,10 @@ func playOne(ctx context.Context, j job, o *options) (RunResult, error) {
 func (c *Cell) finish() {
 	c.Status = CellDone
 	for _, r := range c.Runs {
-		if r.Interrupted || r.Values == nil {
+		switch {
+		case r.Err != "":
+			c.Status = CellError
+		case (r.Interrupted || r.Values == nil) && c.Status == CellDone:
 			c.Status = CellInterrupted
 		}
 	}
@@ -418,4 +442,35 @@ func (c *Cell) finish() {
 		t.Observed = aggregate(obs, 0)
 		c.Thresholds = append(c.Thresholds, t)
 	}
+}
+
+// DefaultTimeScale is the time compression a sweep uses when neither the
+// caller nor the scenario asks for one: at 20 a 4×4 grid of hard-outage
+// (4.5 minutes of scenario time per cell) plays in under 2 minutes on a
+// 2-core machine, with per-cell results that agree with a run at 10.
+const DefaultTimeScale = 20
+
+// TimeScaleFor picks the time scale for sweeping sc over g when none is
+// given: the scenario's own time_scale when it compresses time, else
+// DefaultTimeScale, halved until every cell accepts it
+// (sim.CheckTimeScale), but never below 1.
+func TimeScaleFor(sc *scenarios.Scenario, g Grid) float64 {
+	if sc.TimeScale > 1 {
+		return sc.TimeScale
+	}
+	k := float64(DefaultTimeScale)
+	for ; k > 1; k /= 2 {
+		ok := true
+		for _, s := range g.Cells() {
+			c, err := s.Apply(sc, sc.Seed)
+			if err == nil && sim.CheckTimeScale(c, k) != nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return k
+		}
+	}
+	return 1
 }

@@ -2,12 +2,243 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"brownout/scenarios"
+	"brownout/sweep"
 )
 
-// cmdSweep is a placeholder until its issue lands; it fails loudly rather than pretending.
+// cmdSweep plays a scenario over a grid of breaker settings and recommends
+// one: exit 0 when some cell passes every threshold, 1 when none does, 2
+// for bad input, 130 when interrupted (the partial report is written).
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "brownout sweep: not available in this build yet")
-	return exitUsage
+	fs := pflag.NewFlagSet("sweep", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		g           sweep.Grid
+		ratios      []string
+		repeat      int
+		parallel    int
+		scale       float64
+		out         string
+		objective   string
+		seed        int64
+		quiet       bool
+		listMetrics bool
+	)
+	fs.IntSliceVar(&g.FailThresholds, "fail-threshold", []int{3, 5, 10, 20}, "fail thresholds to sweep (rows of the heatmaps)")
+	fs.DurationSliceVar(&g.ResetTimeouts, "reset-timeout", []time.Duration{5 * time.Second, 15 * time.Second, 30 * time.Second, 60 * time.Second}, "reset timeouts to sweep (columns of the heatmaps)")
+	fs.StringSliceVar(&g.Policies, "policy", nil, "trip policies to sweep: consecutive, ratio (default: the scenario's)")
+	fs.StringSliceVar(&ratios, "failure-ratio", nil, "failure ratios to sweep for the ratio policy, e.g. 25%,50% (default: the scenario's)")
+	fs.IntSliceVar(&g.HalfOpenMax, "half-open-max", nil, "half-open request limits to sweep (default: the scenario's)")
+	fs.IntVar(&repeat, "repeat", 1, "runs per cell with seeds seed, seed+1, …; figures are the mean with min–max spread")
+	fs.IntVar(&parallel, "parallel", runtime.NumCPU(), "runs played at once")
+	fs.Float64Var(&scale, "time-scale", 0, fmt.Sprintf("compress time K times (default: the scenario's time_scale if above 1, else %d or the highest every cell allows)", sweep.DefaultTimeScale))
+	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>-sweep)")
+	fs.StringVar(&objective, "objective", "", "metrics that rank passing cells, most important first, comma-separated (default time_to_close,upstream_failures); direction from the metric")
+	fs.Int64Var(&seed, "seed", 0, "first random seed (overrides the scenario's seed)")
+	fs.BoolVar(&quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&listMetrics, "list-metrics", false, "list the metrics --objective accepts and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: brownout sweep SCENARIO [flags]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Plays SCENARIO (a file or built-in name) once per cell of a grid of breaker settings,")
+		fmt.Fprintln(stderr, "each cell a full run recorded into OUT/cells/<name>/ (re-render with 'brownout report'),")
+		fmt.Fprintln(stderr, "and writes heatmaps, sweep.csv, sweep.json and sweep.md with a recommendation.")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Exit status: 0 some cell passes every threshold, 1 none does, 2 invalid input or usage,")
+		fmt.Fprintln(stderr, "130 interrupted (finished cells are kept and a partial report is written).")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "flags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if listMetrics {
+		for _, m := range sweep.MetricNames {
+			dir := "lower is better"
+			if sweep.HigherIsBetter(m) {
+				dir = "higher is better"
+			}
+			fmt.Fprintf(stdout, "%-24s %s\n", m, dir)
+		}
+		return exitOK
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "brownout sweep: %v\n", err)
+		return code
+	}
+	for _, r := range ratios {
+		v, err := scenarios.ParseRatio(r)
+		if err != nil {
+			return fail(exitUsage, fmt.Errorf("--failure-ratio: %w", err))
+		}
+		g.FailureRatios = append(g.FailureRatios, float64(v))
+	}
+	if err := g.Validate(); err != nil {
+		return fail(exitUsage, err)
+	}
+	obj := sweep.DefaultObjective
+	if objective != "" {
+		var err error
+		if obj, err = sweep.ParseObjective(objective); err != nil {
+			return fail(exitUsage, fmt.Errorf("--objective: %w", err))
+		}
+	}
+	sc, err := scenarios.Open(fs.Arg(0))
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	if fs.Changed("seed") {
+		sc.Seed = seed
+	}
+	if scale == 0 {
+		scale = sweep.TimeScaleFor(sc, g)
+	}
+	if out == "" {
+		out = filepath.Join("out", sc.Name+"-sweep")
+	}
+	cells := len(g.Cells())
+	runs := cells * max(repeat, 1)
+	perRun := time.Duration(float64(sc.TotalDuration()) / scale)
+	waves := (runs + max(parallel, 1) - 1) / max(parallel, 1)
+	fmt.Fprintf(stderr, "brownout: sweeping %s over %d cells × %d seed(s) = %d runs of %v scenario time at time scale %g, %d at once (about %v) into %s\n",
+		sc.Name, cells, max(repeat, 1), runs, sc.TotalDuration(), scale, parallel, (perRun * time.Duration(waves)).Round(time.Second), out)
+
+	opts := []sweep.Option{
+		sweep.WithOutDir(out), sweep.WithParallel(parallel), sweep.WithRepeat(repeat),
+		sweep.WithTimeScale(scale), sweep.WithObjective(obj), sweep.WithVersion(version()),
+	}
+	if !quiet {
+		opts = append(opts, sweep.WithProgress(sweepProgress(stderr)))
+	}
+	res, err := sweep.Run(ctx, sc, g, opts...)
+	if err != nil {
+		if errors.Is(err, sweep.ErrInvalid) {
+			return fail(exitUsage, err)
+		}
+		return fail(exitFailed, err)
+	}
+	printSweep(stdout, res)
+	switch {
+	case res.Interrupted:
+		fmt.Fprintln(stdout, "interrupted: the sweep report covers the cells that finished")
+		return exitInterrupted
+	case res.Recommendation.Best == "":
+		return exitFailed
+	}
+	return exitOK
+}
+
+// sweepProgress prints one line per finished run: a live line on a
+// terminal, plain lines otherwise (or when CI is set).
+func sweepProgress(w io.Writer) func(sweep.Progress) {
+	live := false
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" {
+		live = true
+	}
+	var mu sync.Mutex
+	return func(p sweep.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		verdict := "pass"
+		switch {
+		case p.Err != "":
+			verdict = "error"
+		case p.Interrupted:
+			verdict = "interrupted"
+		case !p.Passed:
+			verdict = "FAIL"
+		}
+		left := "done"
+		if p.Done < p.Total {
+			left = "about " + p.Remaining.Round(time.Second).String() + " left"
+		}
+		line := fmt.Sprintf("[%*d/%d] %-22s seed %-4d %-11s elapsed %v, %s",
+			len(fmt.Sprint(p.Total)), p.Done, p.Total, p.Cell, p.Seed, verdict, p.Elapsed.Round(time.Second), left)
+		if live {
+			end := ""
+			if p.Err != "" {
+				line += "\n  " + p.Err + "\n"
+			} else if p.Done == p.Total {
+				end = "\n"
+			}
+			fmt.Fprintf(w, "\r\033[K%s%s", line, end)
+			return
+		}
+		fmt.Fprintln(w, line)
+		if p.Err != "" {
+			fmt.Fprintf(w, "  %s\n", p.Err)
+		}
+	}
+}
+
+// printSweep writes the cells table, the recommendation and the files.
+func printSweep(w io.Writer, res *sweep.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	cols := []string{sweep.Availability, "fallback_ratio", "upstream_failures", sweep.TimeToCloseRecovery, "latency_p99"}
+	fmt.Fprint(tw, "CELL\tVERDICT\t")
+	for _, m := range cols {
+		fmt.Fprintf(tw, "%s\t", strings.ToUpper(m))
+	}
+	fmt.Fprintln(tw)
+	for _, c := range res.Cells {
+		verdict := string(c.Status)
+		if c.Status == sweep.CellDone {
+			verdict = "pass"
+			if !c.Passed {
+				verdict = fmt.Sprintf("FAIL %d", len(c.Failed()))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t", c.Name, verdict)
+		for _, m := range cols {
+			st, ok := c.Stat(m)
+			switch {
+			case !ok:
+				fmt.Fprint(tw, "\t")
+			case st.Never > 0:
+				fmt.Fprint(tw, "never\t")
+			default:
+				fmt.Fprintf(tw, "%s\t", sweep.FormatValue(m, st.Mean))
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	rec := res.Recommendation
+	switch {
+	case rec.Best != "" && rec.RunnerUp != "":
+		fmt.Fprintf(w, "recommended: %s (runner-up %s)\n", rec.Best, rec.RunnerUp)
+	case rec.Best != "":
+		fmt.Fprintf(w, "recommended: %s\n", rec.Best)
+	default:
+		fmt.Fprintln(w, "no cell passes every threshold")
+	}
+	fmt.Fprintln(w, rec.Why)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "sweep report in %s (cells in %s):\n", res.Dir, filepath.Join(res.Dir, sweep.CellsDir))
+	for _, f := range res.Files {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
 }
