@@ -209,6 +209,25 @@ func (ex *exchange) event(render func(b []byte) []byte) error {
 	return ex.write(b)
 }
 
+// keepAlive is TGI's (axum's) SSE keep-alive period: a comment frame
+// after this much silence.
+const keepAlive = 15 * time.Second
+
+var keepAliveFrame = []byte(":\n\n")
+
+// streamSleep waits d inside a stream, sending a keep-alive comment every
+// 15 s of silence like TGI; it reports whether the full time passed.
+func (ex *exchange) streamSleep(d time.Duration) bool {
+	for d > keepAlive {
+		if !ex.sleep(keepAlive) || ex.write(keepAliveFrame) != nil {
+			return false
+		}
+		ex.flush()
+		d -= keepAlive
+	}
+	return ex.sleep(d)
+}
+
 // done sends the terminal "data: [DONE]" event of /v1 streams.
 func (ex *exchange) done() error { return ex.write(doneEvent) }
 

@@ -140,7 +140,7 @@ func (s *Server) serveStream(ex *exchange) {
 	ex.startStream()
 	if ttft := s.timing.Sample(p.ttft) + ex.extraDelay; ttft > 0 {
 		ex.flush() // headers out now, like TGI, so clients see the 200 early
-		if !ex.sleep(ttft) {
+		if !ex.streamSleep(ttft) {
 			return
 		}
 	}
@@ -149,7 +149,7 @@ func (s *Server) serveStream(ex *exchange) {
 	for j := range n {
 		if j > 0 && paced {
 			ex.flush()
-			if !ex.sleep(s.timing.Sample(p.perToken)) {
+			if !ex.streamSleep(s.timing.Sample(p.perToken)) {
 				return
 			}
 		}

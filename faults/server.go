@@ -218,7 +218,8 @@ func (s *Server) Close() {
 
 // Serve answers HTTP on l until ctx is done, then shuts down: hung
 // requests are released at once, the others get up to [ShutdownTimeout]
-// to finish. It returns nil after a clean shutdown.
+// to finish. It returns nil after a clean shutdown. Call it at most once
+// per Server: its shutdown releases hangs for good.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s,

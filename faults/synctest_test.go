@@ -259,3 +259,31 @@ func TestClientCancelsStream(t *testing.T) {
 		}
 	})
 }
+
+// TestKeepAliveVirtual: a stream silent for 40 s sends TGI's keep-alive
+// comment at 15 s and 30 s, then its tokens.
+func TestKeepAliveVirtual(t *testing.T) {
+	cfg := Config{Phases: []Phase{{Name: "p", TTFT: fixed(40 * time.Second)}}}
+	inBubble(t, cfg, func(t *testing.T, s *Server, c *http.Client) {
+		start := time.Now()
+		resp, err := post(c, "http://fake/generate_stream", `{"inputs":"x","parameters":{"max_new_tokens":1}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got []string
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				got = append(got, fmt.Sprintf("%v:%.6s", time.Since(start), buf[:n]))
+			}
+			if err != nil {
+				break
+			}
+		}
+		if want := "[15s::\n\n 30s::\n\n 40s:data: ]"; fmt.Sprint(got) != want {
+			t.Errorf("reads %q, want %s", got, want)
+		}
+	})
+}
