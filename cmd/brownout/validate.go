@@ -2,12 +2,105 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+
+	"github.com/spf13/pflag"
+
+	"brownout/scenarios"
 )
 
-// cmdValidate is a placeholder until its issue lands; it fails loudly rather than pretending.
+// cmdValidate checks scenario files or built-in names and prints every
+// problem of every one of them, so a user fixes a file in one pass. It
+// exits 0 when all are valid and 2 otherwise.
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "brownout validate: not available in this build yet")
-	return exitUsage
+	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: brownout validate FILE|NAME... [--print]")
+		fmt.Fprintln(stderr, "       brownout validate --schema")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Checks scenario files (or built-in scenarios by name) and prints every error with")
+		fmt.Fprintln(stderr, "file:line:column and the field path. Exit status 0 when all are valid, 2 otherwise.")
+		fmt.Fprintln(stderr, "See docs/scenarios.md for the format.")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "flags:")
+		fs.PrintDefaults()
+	}
+	var (
+		printYAML = fs.Bool("print", false, "print each valid scenario as YAML with every default filled in (status lines go to stderr)")
+		schema    = fs.Bool("schema", false, "print the JSON Schema of the scenario format and exit")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "brownout validate: %v\n", err)
+		fs.Usage()
+		return exitUsage
+	}
+	if *schema {
+		if fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "brownout validate: --schema takes no arguments")
+			return exitUsage
+		}
+		_, _ = stdout.Write(scenarios.JSONSchema())
+		return exitOK
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	status := stdout
+	if *printYAML {
+		status = stderr
+	}
+	code := exitOK
+	printed := 0
+	for _, arg := range fs.Args() {
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		s, err := scenarios.Open(arg)
+		if err != nil {
+			code = exitUsage
+			var list *scenarios.ErrorList
+			if errors.As(err, &list) {
+				for _, fe := range list.Errors {
+					fmt.Fprintln(stderr, fe.Error())
+				}
+				fmt.Fprintf(stderr, "%s: %d %s\n", arg, len(list.Errors), plural(len(list.Errors), "error", "errors"))
+			} else {
+				fmt.Fprintf(stderr, "%s: %v\n", arg, err)
+			}
+			continue
+		}
+		fmt.Fprintf(status, "%s: ok (%s: %d %s, %s, %d %s)\n", arg, s.Name,
+			len(s.Phases), plural(len(s.Phases), "phase", "phases"), s.TotalDuration(),
+			len(s.Thresholds), plural(len(s.Thresholds), "threshold", "thresholds"))
+		if *printYAML {
+			out, err := scenarios.Marshal(s)
+			if err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", arg, err)
+				code = exitUsage
+				continue
+			}
+			if printed > 0 {
+				fmt.Fprintln(stdout, "---")
+			}
+			fmt.Fprintf(stdout, "# %s with defaults applied\n", arg)
+			_, _ = stdout.Write(out)
+			printed++
+		}
+	}
+	return code
+}
+
+// plural picks the singular or plural form of a noun for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
