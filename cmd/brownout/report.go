@@ -37,6 +37,8 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "brownout report: %v\n", err)
+		fs.Usage()
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
