@@ -40,7 +40,15 @@ type Call struct {
 	Duration time.Duration
 	// Bytes counts the response body bytes sent.
 	Bytes int64
+	// RequestID is the caller's X-Request-Id header, "" when absent. It
+	// lets a harness join the server's log with what the caller knew when
+	// it sent the call (such as its breaker state).
+	RequestID string
 }
+
+// RequestIDHeader is the request header whose value a Call carries as
+// RequestID.
+const RequestIDHeader = "X-Request-Id"
 
 // An Option configures a [Server] in [New].
 type Option func(*Server)
@@ -336,6 +344,7 @@ func (s *Server) record(ex *exchange, seq uint64) {
 	c := Call{
 		Seq: seq, At: ex.arrival, Phase: ex.phase.name, Route: ex.route, Fault: ex.fault,
 		Status: ex.status, Duration: time.Since(ex.arrival), Bytes: ex.bytes,
+		RequestID: ex.r.Header.Get(RequestIDHeader),
 	}
 	s.stats.add(&c)
 	if s.observe != nil {

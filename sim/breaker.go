@@ -1,11 +1,15 @@
 package sim
 
 import (
+	"net/http"
 	"sort"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"brownout/assistant"
+	"brownout/faults"
 	"brownout/recording"
 )
 
@@ -64,4 +68,37 @@ func (h *breakerHistory) current() string {
 		return recording.StateClosed
 	}
 	return h.to[len(h.to)-1]
+}
+
+// stampTransport sits between the assistant and the fake upstream. It
+// tags each upstream call with a request id and remembers the breaker state
+// at the moment the call left the assistant — right after the breaker
+// admitted it. The fake's log carries the id back, so a call admitted just
+// before a trip but arriving just after is not mistaken for a call the
+// open breaker let through.
+type stampTransport struct {
+	next    http.RoundTripper
+	hist    *breakerHistory
+	seq     atomic.Uint64
+	pending sync.Map // request id -> breaker state when sent
+}
+
+func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	id := strconv.FormatUint(t.seq.Add(1), 36)
+	t.pending.Store(id, t.hist.current())
+	r2 := *req
+	r2.Header = req.Header.Clone()
+	r2.Header.Set(faults.RequestIDHeader, id)
+	return t.next.RoundTrip(&r2)
+}
+
+// stateOf returns the breaker state when the call with this id was sent,
+// or, for a call that carried no known id, the state at its arrival.
+func (t *stampTransport) stateOf(c *faults.Call) string {
+	if c.RequestID != "" {
+		if v, ok := t.pending.LoadAndDelete(c.RequestID); ok {
+			return v.(string)
+		}
+	}
+	return t.hist.stateAt(c.At)
 }

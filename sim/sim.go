@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -169,15 +168,15 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 			rec.Transition(recording.Transition{T: toScenario(tr.At.Sub(t0)), Breaker: tr.Breaker, From: tr.From, To: tr.To})
 		}
 	}
-	var upstreamCalls atomic.Int64
+	stamp := &stampTransport{hist: hist}
 	onCall := func(c faults.Call) {
-		upstreamCalls.Add(1)
+		state := stamp.stateOf(&c)
 		if rec == nil {
 			return
 		}
 		rec.UpstreamCall(recording.UpstreamCall{
 			Seq: c.Seq, T: toScenario(c.At.Sub(t0)), Phase: c.Phase, Route: c.Route, Fault: c.Fault,
-			Status: c.Status, Duration: toScenario(c.Duration), Bytes: c.Bytes, Breaker: hist.stateAt(c.At),
+			Status: c.Status, Duration: toScenario(c.Duration), Bytes: c.Bytes, Breaker: state,
 		})
 	}
 
@@ -190,10 +189,9 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 	servers := &serverGroup{}
 	defer servers.stop()
 	var upstreamURL string
-	var assistantOpts = []assistant.Option{assistant.WithObserver(observe), assistant.WithLogger(r.log)}
 	if r.inMemory {
 		upstreamURL = "http://fake-upstream.invalid"
-		assistantOpts = append(assistantOpts, assistant.WithTransport(fake.RoundTripper()))
+		stamp.next = fake.RoundTripper()
 	} else {
 		l, err := listenLoopback()
 		if err != nil {
@@ -201,8 +199,12 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 		}
 		upstreamURL = "http://" + l.Addr().String()
 		servers.serve(l, fake.Serve)
+		upstreamTransport := newLoopbackTransport()
+		defer upstreamTransport.CloseIdleConnections()
+		stamp.next = upstreamTransport
 	}
-	svc, err := assistant.New(assistantConfig(real, upstreamURL), assistantOpts...)
+	svc, err := assistant.New(assistantConfig(real, upstreamURL),
+		assistant.WithObserver(observe), assistant.WithLogger(r.log), assistant.WithTransport(stamp))
 	if err != nil {
 		return nil, r.abort(rec, vegetaFile, fmt.Errorf("assistant: %w", err))
 	}
@@ -222,14 +224,9 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 			return nil, r.abort(rec, vegetaFile, err)
 		}
 		servers.serve(l, svc.Serve)
-		transport = &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			MaxIdleConns:        0,
-			MaxIdleConnsPerHost: 4096,
-			IdleConnTimeout:     30 * time.Second,
-			DisableCompression:  true,
-		}
+		loadTransport := newLoopbackTransport()
+		defer loadTransport.CloseIdleConnections()
+		transport = loadTransport
 	}
 	// Requests carry drainCtx, so an interrupted run can cut in-flight
 	// requests short once the drain time is up.
@@ -380,8 +377,11 @@ func breakerNames(sc *scenarios.Scenario) []string {
 	if !sc.Breaker.Enabled {
 		return nil
 	}
-	cfg := assistant.DefaultConfig()
-	return []string{cfg.Breaker.Name}
+	name := assistant.DefaultConfig().Breaker.Name
+	if sc.Breaker.Scope == assistant.ScopePerEndpoint {
+		return []string{name + "." + assistant.EndpointChat, name + "." + assistant.EndpointText}
+	}
+	return []string{name}
 }
 
 // contextTransport makes every request also end when ctx ends.
@@ -412,6 +412,17 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
+}
+
+// newLoopbackTransport is a connection pool sized for thousands of
+// requests per second to one loopback host, without proxies.
+func newLoopbackTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 4096,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
 }
 
 func listenLoopback() (net.Listener, error) {
