@@ -466,7 +466,7 @@ func (r *Recording) latencyChart(s *series, title string) chart {
 	if timeout > 0 {
 		hi = max(hi, timeout)
 	}
-	p.Y.Min, p.Y.Max = lo/1.6, hi*1.6
+	p.Y.Min, p.Y.Max = lo/1.6, hi*3 // headroom above the timeout line for the phase labels
 
 	for _, l := range []struct {
 		name  string

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,42 @@ func renderSynth(t *testing.T, opts Options) (string, *Report) {
 		t.Fatal(err)
 	}
 	return dir, rep
+}
+
+var shared struct {
+	once sync.Once
+	dir  string
+	rep  *Report
+	err  error
+}
+
+// sharedRender renders one synthetic run for the tests that only read its
+// outputs, so the package's tests render it once.
+func sharedRender(t *testing.T) (string, *Report) {
+	t.Helper()
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "reports-test-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.dir = filepath.Join(dir, "run")
+		synthRun(t, shared.dir, 0.5, 1)
+		shared.rep, shared.err = Render(shared.dir, Options{})
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.dir, shared.rep
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(filepath.Dir(shared.dir))
+	}
+	os.Exit(code)
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -73,7 +110,7 @@ func firstDiff(got, want string) string {
 }
 
 func TestRenderGolden(t *testing.T) {
-	dir, rep := renderSynth(t, Options{})
+	dir, rep := sharedRender(t)
 	if !rep.Passed || rep.Interrupted {
 		t.Errorf("Passed = %v, Interrupted = %v; want true, false", rep.Passed, rep.Interrupted)
 	}
@@ -129,7 +166,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 // TestPNGs decodes every plot and checks it is wide enough and carries a
 // real picture: enough ink and enough distinct colours.
 func TestPNGs(t *testing.T) {
-	dir, _ := renderSynth(t, Options{})
+	dir, _ := sharedRender(t)
 	for _, name := range []string{DashboardFile, BreakerFile, OutcomesFile, LatencyFile, UpstreamFile} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -174,7 +211,7 @@ func checkPNG(t *testing.T, name string, b []byte, minWidth int) image.Image {
 
 // TestGoldenImage compares breaker.png with a checked golden image.
 func TestGoldenImage(t *testing.T) {
-	dir, _ := renderSynth(t, Options{})
+	dir, _ := sharedRender(t)
 	got, err := os.ReadFile(filepath.Join(dir, BreakerFile))
 	if err != nil {
 		t.Fatal(err)
@@ -358,5 +395,36 @@ func TestViridisEnds(t *testing.T) {
 	}
 	if inkFor(viridis(0)) != color.Color(color.White) || inkFor(viridis(1)) != color.Color(color.Black) {
 		t.Error("text ink does not contrast with the scale's ends")
+	}
+}
+
+// TestRenderShortAndLongRuns renders a 30 s and a 24 h run: both must
+// produce full plots with about 200 buckets.
+func TestRenderShortAndLongRuns(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		rate float64
+	}{{30 * time.Second, 50}, {24 * time.Hour, 0.5}} {
+		t.Run(c.d.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			steadyRun(t, dir, c.d, c.rate)
+			rep, err := Render(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Files[:5] {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPNG(t, filepath.Base(f), b, 1600)
+			}
+			if keep := os.Getenv("REPORTS_KEEP"); keep != "" {
+				for _, f := range rep.Files[:5] {
+					b, _ := os.ReadFile(f)
+					os.WriteFile(filepath.Join(keep, c.d.String()+"-"+filepath.Base(f)), b, 0o644)
+				}
+			}
+		})
 	}
 }

@@ -121,3 +121,49 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 	}
 	return int(seq)
 }
+
+// steadyRun writes a run of the given length at a steady rate with three
+// equal phases; the middle one fails, and the breaker opens and closes
+// every tenth of the run. It exercises the plots at extreme lengths.
+func steadyRun(tb testing.TB, dir string, d time.Duration, rate float64) {
+	tb.Helper()
+	yaml, err := os.ReadFile(filepath.Join("testdata", "hard-outage.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	third := d / 3
+	h := recording.Header{
+		Scenario: "steady", ScenarioYAML: string(yaml), Seed: 1, TimeScale: 1,
+		Phases: []recording.PhaseSpan{
+			{Name: "healthy", Start: 0, End: third},
+			{Name: "outage", Start: third, End: 2 * third},
+			{Name: "recovery", Start: 2 * third, End: d},
+		},
+		Breakers: []string{"huggingface_api"},
+	}
+	w, err := recording.Create(dir, h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	step := time.Duration(float64(time.Second) / rate)
+	var seq uint64
+	for t := time.Duration(0); t < d; t += step {
+		seq++
+		ph := h.PhaseAt(t)
+		rq := recording.Request{Seq: seq, T: t, Latency: 200 * time.Millisecond, Status: 200, Outcome: recording.OutcomeUpstream, Phase: ph, Breaker: "closed"}
+		if ph == "outage" {
+			rq.Latency, rq.Outcome, rq.Breaker = 3*time.Millisecond, recording.OutcomeExcerpts, "open"
+		} else if err := w.UpstreamCall(recording.UpstreamCall{Seq: seq, T: t, Phase: ph, Status: 200, Breaker: "closed"}); err != nil {
+			tb.Fatal(err)
+		}
+		if err := w.Request(rq); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	w.Transition(recording.Transition{T: third + time.Millisecond, Breaker: "huggingface_api", From: "closed", To: "open"})
+	w.Transition(recording.Transition{T: 2*third + third/10, Breaker: "huggingface_api", From: "open", To: "half-open"})
+	w.Transition(recording.Transition{T: 2*third + third/10 + time.Millisecond, Breaker: "huggingface_api", From: "half-open", To: "closed"})
+	if err := w.Close(d, time.Time{}, false); err != nil {
+		tb.Fatal(err)
+	}
+}
