@@ -108,13 +108,20 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 }
 
 // span is the stretch of scenario time the query covers: its phase, or the
-// whole run.
+// whole run. A phase is cut at the end of the recording, so an interrupted
+// run's last phase counts only the time it was recorded.
 func (r *Recording) span(q query) span {
+	end := int64(r.Duration())
 	if q.phase >= 0 {
 		p := r.Header.Phases[q.phase]
-		return span{int64(p.Start), int64(p.End)}
+		s := span{int64(p.Start), int64(p.End)}
+		if r.Header.Duration > 0 && s.to > end {
+			s.to = end
+			s.from = min(s.from, s.to)
+		}
+		return s
 	}
-	return span{0, int64(r.Duration())}
+	return span{0, end}
 }
 
 // eventSpan is the span used to attribute instantaneous events

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -340,6 +341,13 @@ func TestRenderInterruptedAndDisabled(t *testing.T) {
 	}
 	if v, _ := rep.Summary.Overall.Get("open_time_ratio"); v.Value != 0 || v.NoData {
 		t.Errorf("open_time_ratio with the breaker disabled = %+v, want 0", v)
+	}
+	// The healthy phase was recorded for 30 of its 60 s; the outage never.
+	if v, _ := rep.Summary.Phases[0].Metrics.Get("rps"); math.Abs(v.Value-100.0/30) > 1e-9 {
+		t.Errorf("rps{phase:healthy} = %v, want 100 requests / 30 s", v.Value)
+	}
+	if v, _ := rep.Summary.Phases[1].Metrics.Get("rps"); !v.NoData {
+		t.Errorf("rps{phase:outage} = %+v, want no data: the phase was never recorded", v)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, DashboardFile))
 	checkPNG(t, DashboardFile, b, 1600)
