@@ -72,6 +72,9 @@ type Result struct {
 	Header      recording.Header
 	Interrupted bool
 	Requests    int64
+	// Warnings are problems that did not invalidate the recording, such as
+	// a server that had to cancel requests to shut down.
+	Warnings []string
 }
 
 // Progress is a snapshot of a run in progress, in scenario time.
@@ -309,10 +312,15 @@ loop:
 	if rec != nil {
 		closeErr = errors.Join(closeErr, rec.Close(covered, time.Now(), interrupted))
 	}
-	if err := errors.Join(recErr, closeErr, servers.err()); err != nil {
+	if err := errors.Join(recErr, closeErr); err != nil {
 		return nil, err
 	}
 	out := &Result{Dir: r.outDir, Interrupted: interrupted, Requests: stats.total.Load()}
+	// A server that was slow to shut down does not spoil a complete
+	// recording, but the caller should hear about it.
+	if err := servers.err(); err != nil {
+		out.Warnings = append(out.Warnings, err.Error())
+	}
 	if r.outDir != "" {
 		h, err := recording.ReadHeader(r.outDir)
 		if err != nil {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"sort"
@@ -121,6 +122,13 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun)
 	last := lr.transitions[len(lr.transitions)-1]
 	if last.To != recording.StateClosed {
 		t.Errorf("last transition %+v, want into closed", last)
+		failures := map[string]int{}
+		for _, c := range lr.calls {
+			if c.Failed() && c.Phase == "recovery" {
+				failures[fmt.Sprintf("status %d fault %q after %v", c.Status, c.Fault, c.Duration.Round(time.Millisecond))]++
+			}
+		}
+		t.Logf("failed upstream calls in recovery: %v", failures)
 	}
 	tail, upstream := 0, 0
 	for _, r := range lr.requests {
