@@ -27,11 +27,13 @@ func ReadHeader(dir string) (*Header, error) {
 }
 
 // EachRequest calls fn for every request record in the folder, in file
-// order, without holding the file in memory.
+// order, without holding the file in memory. The *Request passed to fn is
+// reused for the next line: copy it to keep it.
 func EachRequest(dir string, fn func(*Request) error) error {
+	d := requestDecoder{in: interner{}}
+	var r Request
 	return eachLine(filepath.Join(dir, RequestsFile), func(line []byte) error {
-		var r Request
-		if err := json.Unmarshal(line, &r); err != nil {
+		if err := d.decode(line, &r); err != nil {
 			return err
 		}
 		return fn(&r)
@@ -54,10 +56,13 @@ func ReadTransitions(dir string) ([]Transition, error) {
 }
 
 // EachUpstreamCall calls fn for every upstream call record in the folder.
+// The *UpstreamCall passed to fn is reused for the next line: copy it to
+// keep it.
 func EachUpstreamCall(dir string, fn func(*UpstreamCall) error) error {
+	d := callDecoder{in: interner{}}
+	var c UpstreamCall
 	return eachLine(filepath.Join(dir, UpstreamFile), func(line []byte) error {
-		var c UpstreamCall
-		if err := json.Unmarshal(line, &c); err != nil {
+		if err := d.decode(line, &c); err != nil {
 			return err
 		}
 		return fn(&c)

@@ -139,3 +139,6 @@ func (h *Header) PhaseAt(t time.Duration) string {
 	}
 	return h.Phases[len(h.Phases)-1].Name
 }
+
+// durationOf converts an integer nanosecond count from a log line.
+func durationOf(ns int64) time.Duration { return time.Duration(ns) }
