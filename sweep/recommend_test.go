@@ -74,7 +74,7 @@ func TestRecommend(t *testing.T) {
 			best:     "ft5-rt10s",
 			runnerUp: "ft5-rt30s",
 			ranked:   []string{"ft5-rt10s", "ft5-rt30s", "ft5-rt60s"},
-			whyHas:   []string{"3 of 3 cells pass", "less time_to_close_recovery (11s) than the runner-up ft5-rt30s (31s)",
+			whyHas: []string{"3 of 3 cells pass", "less time_to_close_recovery (11s) than the runner-up ft5-rt30s (31s)",
 				"The runner-up does better on upstream_failures 25 against 40"},
 		},
 		{

@@ -304,23 +304,39 @@ func runJobs(ctx context.Context, res *Result, jobs []job, o *options, start tim
 		wg       sync.WaitGroup
 	)
 	queue := make(chan job)
-	report := func(j job, rr RunResult) {
+	var progressMu sync.Mutex // serializes the progress callback
+	finished := func(j job, rr RunResult, err error) {
 		mu.Lock()
-		defer mu.Unlock()
+		if err != nil {
+			err = fmt.Errorf("cell %s seed %d: %w", res.Cells[j.cell].Name, j.seed, err)
+			rr.Err = err.Error()
+			if firstErr == nil {
+				firstErr = err
+			}
+			failed++
+		}
+		res.Cells[j.cell].Runs[j.rep] = rr
 		done++
 		running--
-		if o.progress == nil {
-			return
+		wall += rr.Wall
+		if err != nil && failed == done && failed >= min(o.parallel, len(jobs)) {
+			// The first runs all failed: a broken setup, not a bad cell.
+			aborted = true
+			cancel()
 		}
 		p := Progress{Done: done, Total: len(jobs), Running: running, Elapsed: time.Since(start),
 			Cell: res.Cells[j.cell].Name, Seed: j.seed, Passed: rr.Passed, Interrupted: rr.Interrupted, Err: rr.Err}
-		wall += rr.Wall
 		if left := len(jobs) - done; left > 0 {
 			// Runs left × the mean real time of a run, spread over the
 			// lanes that will play them.
 			p.Remaining = time.Duration(float64(wall) / float64(done) * float64(left) / float64(min(o.parallel, left)))
 		}
-		o.progress(p)
+		progressMu.Lock()
+		mu.Unlock()
+		defer progressMu.Unlock()
+		if o.progress != nil {
+			o.progress(p)
+		}
 	}
 	for range min(o.parallel, len(jobs)) {
 		wg.Add(1)
@@ -328,22 +344,7 @@ func runJobs(ctx context.Context, res *Result, jobs []job, o *options, start tim
 			defer wg.Done()
 			for j := range queue {
 				rr, err := playOne(runCtx, j, o)
-				mu.Lock()
-				if err != nil {
-					err = fmt.Errorf("cell %s seed %d: %w", res.Cells[j.cell].Name, j.seed, err)
-					rr.Err = err.Error()
-					if firstErr == nil {
-						firstErr = err
-					}
-					failed++
-					if failed == done+1 && failed >= min(o.parallel, len(jobs)) {
-						aborted = true
-						cancel()
-					}
-				}
-				res.Cells[j.cell].Runs[j.rep] = rr
-				mu.Unlock()
-				report(j, rr)
+				finished(j, rr, err)
 			}
 		}()
 	}

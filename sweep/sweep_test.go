@@ -282,3 +282,89 @@ func TestRunRefusesBadInput(t *testing.T) {
 		t.Errorf("a refused sweep wrote %d entries", len(entries))
 	}
 }
+
+// BenchmarkSweepHardOutage4x4 plays the 4×4 grid of issue 7 (fail threshold
+// 3, 5, 10, 20 × reset timeout 5 s, 15 s, 30 s, 60 s) of hard-outage, 4.5
+// minutes of scenario time per cell, on real loopback sockets at
+// DefaultTimeScale with one run per CPU, and reports the real time of the
+// whole sweep (target: under 2 minutes on a 2-core machine).
+func BenchmarkSweepHardOutage4x4(b *testing.B) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := Grid{FailThresholds: []int{3, 5, 10, 20}, ResetTimeouts: []time.Duration{5 * time.Second, 15 * time.Second, 30 * time.Second, 60 * time.Second}}
+	for b.Loop() {
+		start := time.Now()
+		res, err := Run(context.Background(), sc, g, WithOutDir(filepath.Join(b.TempDir(), "sweep")), WithTimeScale(DefaultTimeScale))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/sweep")
+		passed := 0
+		for _, c := range res.Cells {
+			if c.Status != CellDone {
+				b.Errorf("cell %s: %s", c.Name, c.Status)
+			}
+			if c.Passed {
+				passed++
+			}
+		}
+		b.ReportMetric(float64(passed), "cells-passed")
+	}
+}
+
+// TestSweepRunErrors: a run that fails marks its cell and the sweep goes
+// on; when the first runs all fail, the sweep stops with the error.
+func TestSweepRunErrors(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{10 * time.Second, 30 * time.Second}}
+
+	t.Run("one cell fails", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "sweep")
+		// A file where the cell's folder goes: its recording cannot start.
+		if err := os.MkdirAll(filepath.Join(dir, CellsDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, CellsDir, "ft5-rt30s"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var res *Result
+		synctest.Test(t, func(t *testing.T) {
+			res, err = Run(context.Background(), sc, g, WithOutDir(dir), WithTimeScale(1), WithParallel(1), WithRunOptions(sim.InMemory()))
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		if res.Cells[0].Status != CellDone || res.Cells[1].Status != CellError {
+			t.Fatalf("statuses %s, %s; want done, error", res.Cells[0].Status, res.Cells[1].Status)
+		}
+		if e := res.Cells[1].Runs[0].Err; !strings.Contains(e, "cell ft5-rt30s seed 42") {
+			t.Errorf("error %q does not name the cell", e)
+		}
+		md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(md), "## Errors") || !strings.Contains(string(md), "| ft5-rt30s | error |") {
+			t.Errorf("sweep.md does not show the failed cell:\n%s", md)
+		}
+	})
+
+	t.Run("every run fails", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "sweep")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, CellsDir), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Run(context.Background(), sc, g, WithOutDir(dir), WithTimeScale(1), WithParallel(1), WithRunOptions(sim.InMemory()))
+		if err == nil || errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "cell ft5-rt10s seed 42") {
+			t.Errorf("err = %v, want the first run's failure", err)
+		}
+	})
+}
