@@ -2,12 +2,236 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"brownout/assistant"
 )
 
-// cmdAssistant is a placeholder until its issue lands; it fails loudly rather than pretending.
+// assistantGetenv reads the environment for `brownout assistant`; tests may
+// replace it.
+var assistantGetenv = os.Getenv
+
+// cmdAssistant runs the built-in assistant service standalone until ctx is
+// cancelled (SIGINT/SIGTERM). Settings come from the defaults, then the
+// seed's environment variables, then the flags the user gave.
 func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "brownout assistant: not available in this build yet")
-	return exitUsage
+	fs := pflag.NewFlagSet("assistant", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: brownout assistant [--listen ADDR] [--upstream URL] [flags]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Runs the assistant service (POST /assistant/query, GET /assistant/health/circuit-breaker,")
+		fmt.Fprintln(stderr, "GET /metrics). Settings: defaults, then environment variables (CIRCUIT_BREAKER_*, HF_*),")
+		fmt.Fprintln(stderr, "then these flags. See docs/assistant.md.")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "flags:")
+		fs.PrintDefaults()
+	}
+	d := assistant.DefaultConfig()
+	var (
+		listen       = fs.String("listen", "127.0.0.1:8000", "address to listen on (loopback unless you say otherwise)")
+		upstream     = fs.String("upstream", "", "base URL of the HuggingFace inference API (env HF_API_BASE; default "+d.UpstreamURL+")")
+		model        = fs.String("model", "", "model id (env HF_MODEL; default "+d.Model+")")
+		mode         = fs.String("mode", "", "upstream endpoint: chat, text or auto (env HF_MODE; default chat)")
+		maxTokens    = fs.Int("max-tokens", 0, "max_tokens sent upstream; 0 leaves it to the upstream")
+		breakerFlag  = fs.String("breaker", "", "on, or off to call the upstream without a breaker (env CIRCUIT_BREAKER_ENABLED; default on)")
+		name         = fs.String("name", "", "breaker name (env CIRCUIT_BREAKER_NAME; default "+d.Breaker.Name+")")
+		policy       = fs.String("policy", "", "trip policy: consecutive or ratio (env CIRCUIT_BREAKER_POLICY; default consecutive)")
+		failThresh   = fs.Uint32("fail-threshold", 0, "consecutive failures that trip the breaker (env CIRCUIT_BREAKER_FAIL_THRESHOLD; default 5)")
+		failureRatio = fs.Float64("failure-ratio", 0, "failure ratio that trips the breaker, policy ratio (env CIRCUIT_BREAKER_FAILURE_RATIO; default 0.5)")
+		minRequests  = fs.Uint32("min-requests", 0, "calls needed before policy ratio may trip (env CIRCUIT_BREAKER_MIN_REQUESTS; default 20)")
+		resetTimeout = fs.Duration("reset-timeout", 0, "time open before half-open (env CIRCUIT_BREAKER_RESET_TIMEOUT; default 60s)")
+		halfOpenMax  = fs.Uint32("half-open-max", 0, "probes let through while half-open (env CIRCUIT_BREAKER_HALF_OPEN_MAX_REQUESTS; default 1)")
+		interval     = fs.Duration("interval", 0, "closed-state count reset period, 0 = never (env CIRCUIT_BREAKER_INTERVAL)")
+		scope        = fs.String("scope", "", "shared or per-endpoint (env CIRCUIT_BREAKER_SCOPE; default shared)")
+		callTimeout  = fs.Duration("call-timeout", 0, "timeout of one upstream call (env CIRCUIT_BREAKER_TIMEOUT_SECONDS; default 30s)")
+		topK         = fs.Int("top-k", 0, "chunks retrieved per question (default 5)")
+		cacheSize    = fs.Int("cache-size", 0, "L1 cache entries, 0 disables it (default 1000)")
+		cacheTTL     = fs.Duration("cache-ttl", 0, "L1 cache entry lifetime, 0 = forever (default 10m)")
+		excerpts     = fs.Int("excerpts", 0, "excerpts in a level-2 fallback (default 3)")
+		excerptChars = fs.Int("excerpt-chars", 0, "characters per excerpt (default 200)")
+		corpus       = fs.String("corpus", "", "folder of Markdown files to retrieve from (default: the embedded corpus)")
+		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		logJSON      = fs.Bool("log-json", false, "log as JSON lines instead of text")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "brownout assistant: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	// Report every problem at once: the environment's, then the flags'.
+	var flagErrs []string
+	cfg, err := assistant.ConfigFromEnv(assistantGetenv, d)
+	if err != nil {
+		flagErrs = append(flagErrs, strings.Split(err.Error(), "\n")...)
+	}
+	set := fs.Changed
+	if set("upstream") {
+		cfg.UpstreamURL = *upstream
+	}
+	if set("model") {
+		cfg.Model = *model
+	}
+	if set("mode") {
+		cfg.Mode = *mode
+	}
+	if set("max-tokens") {
+		cfg.MaxTokens = *maxTokens
+	}
+	if set("breaker") {
+		switch strings.ToLower(*breakerFlag) {
+		case "on", "true":
+			cfg.Breaker.Enabled = true
+		case "off", "false":
+			cfg.Breaker.Enabled = false
+		default:
+			flagErrs = append(flagErrs, fmt.Sprintf("--breaker=%q is invalid: want on or off", *breakerFlag))
+		}
+	}
+	if set("name") {
+		cfg.Breaker.Name = *name
+	}
+	if set("policy") {
+		cfg.Breaker.Policy = *policy
+	}
+	if set("fail-threshold") {
+		cfg.Breaker.FailThreshold = *failThresh
+	}
+	if set("failure-ratio") {
+		cfg.Breaker.FailureRatio = *failureRatio
+	}
+	if set("min-requests") {
+		cfg.Breaker.MinRequests = *minRequests
+	}
+	if set("reset-timeout") {
+		cfg.Breaker.ResetTimeout = *resetTimeout
+	}
+	if set("half-open-max") {
+		cfg.Breaker.HalfOpenMaxRequests = *halfOpenMax
+	}
+	if set("interval") {
+		cfg.Breaker.Interval = *interval
+	}
+	if set("scope") {
+		cfg.Breaker.Scope = *scope
+	}
+	if set("call-timeout") {
+		cfg.CallTimeout = *callTimeout
+	}
+	if set("top-k") {
+		cfg.TopK = *topK
+	}
+	if set("cache-size") {
+		cfg.CacheSize = *cacheSize
+	}
+	if set("cache-ttl") {
+		cfg.CacheTTL = *cacheTTL
+	}
+	if set("excerpts") {
+		cfg.ExcerptCount = *excerpts
+	}
+	if set("excerpt-chars") {
+		cfg.ExcerptChars = *excerptChars
+	}
+	if set("corpus") {
+		cfg.CorpusDir = *corpus
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		flagErrs = append(flagErrs, fmt.Sprintf("--log-level=%q is invalid: want debug, info, warn or error", *logLevel))
+	}
+	if err := cfg.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			flagErrs = append(flagErrs, assistantFlagFor(line)+line)
+		}
+	}
+	if len(flagErrs) > 0 {
+		fmt.Fprintf(stderr, "brownout assistant: invalid settings:\n%s\n", assistantIndent(strings.Join(flagErrs, "\n")))
+		return exitUsage
+	}
+
+	hopts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if *logJSON {
+		handler = slog.NewJSONHandler(stderr, hopts)
+	}
+	logger := slog.New(handler)
+
+	svc, err := assistant.New(cfg, assistant.WithLogger(logger))
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout assistant: %v\n", err)
+		return exitUsage
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout assistant: %v\n", err)
+		return exitFailed
+	}
+	if tcp, ok := l.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		logger.Warn("listening on a non-loopback address: the assistant is reachable from other machines", "addr", l.Addr().String())
+	}
+	breakerDesc := "off"
+	if cfg.Breaker.Enabled {
+		breakerDesc = fmt.Sprintf("%s %s, threshold %d, reset %v", cfg.Breaker.Scope, cfg.Breaker.Policy,
+			cfg.Breaker.FailThreshold, cfg.Breaker.ResetTimeout)
+		if cfg.Breaker.Policy == assistant.PolicyRatio {
+			breakerDesc = fmt.Sprintf("%s %s, ratio %g of %d, reset %v", cfg.Breaker.Scope, cfg.Breaker.Policy,
+				cfg.Breaker.FailureRatio, cfg.Breaker.MinRequests, cfg.Breaker.ResetTimeout)
+		}
+	}
+	fmt.Fprintf(stdout, "brownout assistant: listening on http://%s (upstream %s, mode %s, breaker %s, call timeout %v)\n",
+		l.Addr(), cfg.UpstreamURL, cfg.Mode, breakerDesc, cfg.CallTimeout)
+	fmt.Fprintf(stdout, "try: curl -s -X POST http://%s%s -H 'Content-Type: application/json' -d '{\"question\":\"What is a circuit breaker?\"}'\n",
+		l.Addr(), assistant.PathQuery)
+
+	start := time.Now()
+	if err := svc.Serve(ctx, l); err != nil {
+		fmt.Fprintf(stderr, "brownout assistant: %v\n", err)
+		return exitFailed
+	}
+	// A server stopped by SIGINT/SIGTERM after a clean shutdown exits 0.
+	fmt.Fprintf(stdout, "brownout assistant: stopped after %v\n", time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+// assistantSettingFlags maps the setting names that Config.Validate's
+// messages start with to the flags that set them.
+var assistantSettingFlags = []struct{ setting, flag string }{
+	{"breaker name", "--name"}, {"fail_threshold", "--fail-threshold"}, {"failure_ratio", "--failure-ratio"},
+	{"min_requests", "--min-requests"}, {"policy", "--policy"}, {"reset_timeout", "--reset-timeout"},
+	{"half_open_max_requests", "--half-open-max"}, {"interval", "--interval"}, {"scope", "--scope"},
+	{"call_timeout", "--call-timeout"}, {"upstream URL", "--upstream"}, {"model", "--model"},
+	{"mode", "--mode"}, {"max_tokens", "--max-tokens"}, {"top_k", "--top-k"}, {"cache size", "--cache-size"},
+	{"cache ttl", "--cache-ttl"}, {"excerpts count", "--excerpts"}, {"excerpts chars", "--excerpt-chars"},
+}
+
+// assistantFlagFor returns "--flag: " for a validation message, or "".
+func assistantFlagFor(msg string) string {
+	for _, sf := range assistantSettingFlags {
+		if strings.HasPrefix(msg, sf.setting+" ") {
+			return sf.flag + ": "
+		}
+	}
+	return ""
+}
+
+// assistantIndent indents each line of s by two spaces.
+func assistantIndent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
 }

@@ -1,0 +1,116 @@
+package assistant
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// benchTransport answers every chat call at once with the same body: the
+// upstream costs nothing, so the numbers are the assistant's own.
+type benchTransport struct{ body []byte }
+
+func (bt benchTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(bt.body)),
+		ContentLength: int64(len(bt.body)), Request: r,
+	}, nil
+}
+
+func benchBodies() [][]byte {
+	var bodies [][]byte
+	for _, q := range SampleQuestions() {
+		b, _ := json.Marshal(QueryRequest{Question: q})
+		bodies = append(bodies, b)
+	}
+	return bodies
+}
+
+// benchWriter is the cheapest ResponseWriter that still keeps the status.
+type benchWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *benchWriter) Header() http.Header         { return w.h }
+func (w *benchWriter) WriteHeader(code int)        { w.code = code }
+func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkQuery measures one POST /assistant/query through ServeHTTP with
+// an instant upstream, with the breaker enabled and disabled; the
+// difference is the breaker's per-request overhead.
+func BenchmarkQuery(b *testing.B) {
+	bodies := benchBodies()
+	rt := benchTransport{[]byte(chatBody("A circuit breaker stops calling a failing dependency and fails fast instead."))}
+	for _, enabled := range []bool{true, false} {
+		name := "breaker=off"
+		if enabled {
+			name = "breaker=on"
+		}
+		cfg := testConfig()
+		cfg.Breaker.Enabled = enabled
+		s := newTestService(b, cfg, rt)
+		u, _ := url.Parse("http://assistant.test" + PathQuery)
+		run := func(i int) {
+			body := bodies[i%len(bodies)]
+			req := &http.Request{Method: http.MethodPost, URL: u, Header: http.Header{}, Proto: "HTTP/1.1",
+				ProtoMajor: 1, ProtoMinor: 1, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+			w := &benchWriter{h: make(http.Header, 4)}
+			s.ServeHTTP(w, req)
+			if w.code != 200 {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				run(i)
+			}
+		})
+		b.Run(name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					run(i)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkBreakerExecute isolates the breaker: one call of a function that
+// succeeds at once, through the gobreaker wrapper or straight through.
+func BenchmarkBreakerExecute(b *testing.B) {
+	fn := func() (string, error) { return "ok", nil }
+	for _, enabled := range []bool{true, false} {
+		cfg := DefaultConfig().Breaker
+		cfg.Enabled = enabled
+		br := newBreaker("bench", cfg, DefaultCallTimeout, nil)
+		name := "breaker=off"
+		if enabled {
+			name = "breaker=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				br.execute(fn)
+			}
+		})
+		b.Run(name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					br.execute(fn)
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,210 @@
+package assistant
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// Breaker states as they appear in transitions, the health endpoint and
+// metrics.
+const (
+	StateClosed   = "closed"
+	StateOpen     = "open"
+	StateHalfOpen = "half-open"
+)
+
+// Transition is one change of a breaker's state. At is taken inside the
+// breaker's state change, so it is the exact moment of the transition (in
+// virtual time inside a testing/synctest bubble).
+type Transition struct {
+	Breaker string
+	From    string // StateClosed, StateOpen or StateHalfOpen
+	To      string
+	At      time.Time
+}
+
+// breaker wraps one gobreaker.CircuitBreaker, or calls straight through when
+// the breaker is disabled. It remembers when it last opened and turned
+// half-open so that a 503 can say when the next request will be let through.
+type breaker struct {
+	name        string
+	cfg         BreakerConfig
+	callTimeout time.Duration
+	cb          *gobreaker.CircuitBreaker[string] // nil when disabled
+
+	last       atomic.Int32 // gobreaker.State after the last transition
+	openedAt   atomic.Int64 // UnixNano of the last transition to open
+	halfOpenAt atomic.Int64 // UnixNano of the last transition to half-open
+
+	// failStreak counts consecutive counted failures of calls actually made,
+	// like PyBreaker's fail_counter: unlike gobreaker's Counts it is not
+	// cleared when the breaker opens, so an open breaker reports the run of
+	// failures that opened it.
+	failStreak atomic.Uint32
+}
+
+// transitionFunc is told about every transition. gobreaker calls it with
+// its mutex held: it must not call back into the breaker.
+type transitionFunc func(Transition)
+
+func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, onTransition transitionFunc) *breaker {
+	b := &breaker{name: name, cfg: cfg, callTimeout: callTimeout}
+	if !cfg.Enabled {
+		return b
+	}
+	st := gobreaker.Settings{
+		Name:        name,
+		MaxRequests: cfg.HalfOpenMaxRequests,
+		Interval:    cfg.Interval,
+		Timeout:     cfg.ResetTimeout,
+		IsExcluded:  excludedFromBreaker,
+		// Called by gobreaker under its lock: record and report, never call
+		// b.cb here (State and Counts take the same lock).
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			now := time.Now()
+			b.last.Store(int32(to))
+			switch to {
+			case gobreaker.StateOpen:
+				b.openedAt.Store(now.UnixNano())
+			case gobreaker.StateHalfOpen:
+				b.halfOpenAt.Store(now.UnixNano())
+			}
+			if onTransition != nil {
+				onTransition(Transition{Breaker: name, From: from.String(), To: to.String(), At: now})
+			}
+		},
+	}
+	switch cfg.Policy {
+	case PolicyRatio:
+		ratio, minReq := cfg.FailureRatio, cfg.MinRequests
+		st.ReadyToTrip = func(c gobreaker.Counts) bool {
+			// Count completed calls only: Requests also holds calls still in
+			// flight and excluded ones, which would dilute the ratio.
+			done := c.TotalSuccesses + c.TotalFailures
+			return done >= minReq && float64(c.TotalFailures) >= ratio*float64(done)
+		}
+	default:
+		// gobreaker's default trips at more than 5; the seed's fail_max
+		// trips at exactly fail_threshold.
+		threshold := cfg.FailThreshold
+		st.ReadyToTrip = func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold }
+	}
+	b.cb = gobreaker.NewCircuitBreaker[string](st)
+	return b
+}
+
+// execute runs fn through the breaker. A rejection is returned as
+// gobreaker.ErrOpenState or gobreaker.ErrTooManyRequests.
+func (b *breaker) execute(fn func() (string, error)) (string, error) {
+	counted := func() (string, error) {
+		a, err := fn()
+		switch {
+		case err == nil:
+			b.failStreak.Store(0)
+		case !excludedFromBreaker(err):
+			b.failStreak.Add(1)
+		}
+		return a, err
+	}
+	if b.cb == nil {
+		return counted()
+	}
+	return b.cb.Execute(counted)
+}
+
+// rejected reports whether err is the breaker refusing a call.
+func rejected(err error) bool {
+	return errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests)
+}
+
+// state returns the current state; it may move an expired open breaker to
+// half-open, exactly as a request would.
+func (b *breaker) state() string {
+	if b.cb == nil {
+		return StateClosed
+	}
+	return b.cb.State().String()
+}
+
+// lastState is the state after the breaker's last transition: the current
+// state as of the breaker's last request or state read, without taking its
+// lock. Right after execute it is exact, because gobreaker settles any due
+// transition before admitting or rejecting a call.
+func (b *breaker) lastState() string {
+	if b.cb == nil {
+		return StateClosed
+	}
+	return gobreaker.State(b.last.Load()).String()
+}
+
+// retryAfter is the time until the breaker next lets a request through,
+// rounded up to whole seconds, at least 1.
+//   - closed (or disabled): 1, the next request goes through.
+//   - open: the rest of the reset timeout.
+//   - half-open: the probes are in flight; the earliest a new request can
+//     be admitted is when they succeed, and they take at most the call
+//     timeout from the moment the breaker turned half-open.
+func (b *breaker) retryAfter(now time.Time) int {
+	var wait time.Duration
+	switch b.state() {
+	case StateOpen:
+		wait = time.Unix(0, b.openedAt.Load()).Add(b.cfg.ResetTimeout).Sub(now)
+	case StateHalfOpen:
+		wait = time.Unix(0, b.halfOpenAt.Load()).Add(b.callTimeout).Sub(now)
+	}
+	return ceilSeconds(wait)
+}
+
+func ceilSeconds(d time.Duration) int {
+	if d <= time.Second {
+		return 1
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+// BreakerStatus is one breaker's status as the health endpoint and the 503
+// body report it (the seed's circuit_status, plus policy).
+type BreakerStatus struct {
+	Enabled      bool    `json:"enabled"`
+	Name         string  `json:"name"`
+	State        string  `json:"state"`
+	FailCount    uint32  `json:"fail_count"`    // consecutive failures of calls made (rejections excluded)
+	FailMax      uint32  `json:"fail_max"`      // the consecutive-failure threshold
+	ResetTimeout float64 `json:"reset_timeout"` // seconds
+	IsHealthy    bool    `json:"is_healthy"`    // state is closed
+	Policy       string  `json:"policy"`
+}
+
+func (b *breaker) status() BreakerStatus {
+	s := BreakerStatus{
+		Enabled:      b.cfg.Enabled,
+		Name:         b.name,
+		State:        StateClosed,
+		FailCount:    b.failStreak.Load(),
+		FailMax:      b.cfg.FailThreshold,
+		ResetTimeout: b.cfg.ResetTimeout.Seconds(),
+		Policy:       b.cfg.Policy,
+	}
+	if b.cb != nil {
+		s.State = b.cb.State().String()
+	}
+	s.IsHealthy = s.State == StateClosed
+	return s
+}
+
+// logTransition logs one transition at a level that fits it.
+func logTransition(l *slog.Logger, t Transition) {
+	level := slog.LevelInfo
+	if t.To == StateOpen {
+		level = slog.LevelWarn
+	}
+	l.Log(context.Background(), level, "circuit breaker state change",
+		slog.String("breaker", t.Breaker), slog.String("from", t.From), slog.String("to", t.To),
+		slog.Time("at", t.At))
+}

@@ -1,0 +1,386 @@
+package assistant
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// These tests run the real gobreaker with the seed's real 60 s reset
+// timeout inside a synctest bubble, where time.Now is virtual: minutes of
+// breaker time pass in microseconds, and every instant is exact.
+
+const failBody = `{"error":"Model test-org/test-model is currently loading","estimated_time":20.0}`
+
+func stateOf(t *testing.T, s *Service) string {
+	t.Helper()
+	return health(t, s).CircuitBreaker.State
+}
+
+func TestBreakerOpensAfterExactlyThreshold(t *testing.T) {
+	for _, threshold := range []uint32{1, 3, 5, 10} {
+		t.Run(fmt.Sprint(threshold), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				up := &upstream{}
+				up.set(503, failBody)
+				cfg := testConfig()
+				cfg.Breaker.FailThreshold = threshold
+				var log transitionLog
+				s := newTestService(t, cfg, up, WithObserver(log.record))
+				for i := uint32(1); i < threshold; i++ {
+					a := answerOf(t, ask(t, s, onTopic))
+					if a.Metadata.FallbackReason != ReasonUpstreamError {
+						t.Fatalf("failure %d: reason %q, want upstream_error", i, a.Metadata.FallbackReason)
+					}
+					if st := stateOf(t, s); st != StateClosed {
+						t.Fatalf("after %d of %d failures: state %s, want closed", i, threshold, st)
+					}
+					time.Sleep(time.Second)
+				}
+				ask(t, s, onTopic)
+				openedAt := time.Now()
+				if st := stateOf(t, s); st != StateOpen {
+					t.Fatalf("after %d failures: state %s, want open", threshold, st)
+				}
+				if got := up.calls.Load(); got != int64(threshold) {
+					t.Errorf("upstream calls = %d, want %d", got, threshold)
+				}
+				want := []Transition{{Breaker: "huggingface_api", From: StateClosed, To: StateOpen, At: openedAt}}
+				if got := log.all(); !equalTransitions(got, want) {
+					t.Errorf("transitions = %v, want %v", got, want)
+				}
+			})
+		})
+	}
+}
+
+func equalTransitions(a, b []Transition) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Breaker != b[i].Breaker || a[i].From != b[i].From || a[i].To != b[i].To || !a[i].At.Equal(b[i].At) {
+			return false
+		}
+	}
+	return true
+}
+
+// tripped returns a Service whose breaker (threshold 5, reset 60 s) has
+// just opened, with the transition log and the upstream.
+func tripped(t *testing.T) (*Service, *upstream, *transitionLog, time.Time) {
+	t.Helper()
+	up := &upstream{}
+	up.set(503, failBody)
+	log := &transitionLog{}
+	s := newTestService(t, testConfig(), up, WithObserver(log.record))
+	for range DefaultFailThreshold {
+		ask(t, s, onTopic)
+	}
+	if st := stateOf(t, s); st != StateOpen {
+		t.Fatalf("state %s after %d failures, want open", st, DefaultFailThreshold)
+	}
+	return s, up, log, time.Now()
+}
+
+func TestBreakerOpenLifecycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, up, log, openedAt := tripped(t)
+
+		// While open: no upstream call at all, and retry_after counts down.
+		calls := up.calls.Load()
+		for _, tc := range []struct {
+			at   time.Duration // since opening
+			want int
+		}{
+			{0, 60},
+			{500 * time.Millisecond, 60},
+			{time.Second, 59},
+			{30*time.Second + 1, 30},
+			{59 * time.Second, 1},
+			{59*time.Second + 999*time.Millisecond, 1},
+			{60 * time.Second, 1},
+		} {
+			time.Sleep(time.Until(openedAt.Add(tc.at)))
+			u := checkUnavailable(t, ask(t, s, offTopic))
+			if u.RetryAfter != tc.want || u.CircuitStatus.State != StateOpen {
+				t.Errorf("at +%v: retry_after = %d (state %s), want %d (open)", tc.at, u.RetryAfter, u.CircuitStatus.State, tc.want)
+			}
+			if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonCircuitOpen {
+				t.Errorf("at +%v: reason %q, want circuit_open", tc.at, a.Metadata.FallbackReason)
+			}
+		}
+		if got := up.calls.Load(); got != calls {
+			t.Fatalf("%d upstream calls while open, want 0", got-calls)
+		}
+		// At exactly the reset timeout gobreaker is still open; just after, half-open.
+		if st := stateOf(t, s); st != StateOpen {
+			t.Errorf("at +60s: state %s, want open", st)
+		}
+		time.Sleep(time.Nanosecond)
+		if st := stateOf(t, s); st != StateHalfOpen {
+			t.Fatalf("at +60s+1ns: state %s, want half-open", st)
+		}
+		halfOpenAt := time.Now()
+
+		// A failed probe re-opens it for another full reset timeout.
+		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonUpstreamError {
+			t.Errorf("failed probe: reason %q, want upstream_error", a.Metadata.FallbackReason)
+		}
+		if got := up.calls.Load(); got != calls+1 {
+			t.Errorf("probe calls = %d, want 1", got-calls)
+		}
+		reopenedAt := time.Now()
+		if u := checkUnavailable(t, ask(t, s, offTopic)); u.RetryAfter != 60 || u.CircuitStatus.State != StateOpen {
+			t.Errorf("after failed probe: %+v", u)
+		}
+		time.Sleep(59 * time.Second)
+		if st := stateOf(t, s); st != StateOpen {
+			t.Errorf("59 s after re-opening: state %s, want open", st)
+		}
+		if got := up.calls.Load(); got != calls+1 {
+			t.Errorf("calls while re-opened = %d, want 0", got-calls-1)
+		}
+
+		// A successful probe closes it.
+		up.set(200, "")
+		time.Sleep(time.Second + time.Nanosecond)
+		if got := classify(t, ask(t, s, onTopic)); got != OutcomeUpstream {
+			t.Errorf("successful probe: outcome %s, want upstream", got)
+		}
+		closedAt := time.Now()
+		if st := stateOf(t, s); st != StateClosed {
+			t.Errorf("after a successful probe: state %s, want closed", st)
+		}
+
+		want := []Transition{
+			{"huggingface_api", StateClosed, StateOpen, openedAt},
+			{"huggingface_api", StateOpen, StateHalfOpen, halfOpenAt},
+			{"huggingface_api", StateHalfOpen, StateOpen, reopenedAt},
+			{"huggingface_api", StateOpen, StateHalfOpen, closedAt},
+			{"huggingface_api", StateHalfOpen, StateClosed, closedAt},
+		}
+		if got := log.all(); !equalTransitions(got, want) {
+			t.Errorf("transitions:\n got %v\nwant %v", got, want)
+		}
+		if d := halfOpenAt.Sub(openedAt); d != 60*time.Second+time.Nanosecond {
+			t.Errorf("open for %v, want 60s+1ns", d)
+		}
+	})
+}
+
+func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, up, _, openedAt := tripped(t)
+		up.set(200, "")
+		up.setDelay(10 * time.Second) // a slow but successful probe
+		time.Sleep(time.Until(openedAt.Add(60*time.Second + time.Nanosecond)))
+		calls := up.calls.Load()
+
+		var wg sync.WaitGroup
+		var probe string
+		wg.Go(func() { probe = classify(t, ask(t, s, onTopic)) })
+		time.Sleep(time.Second)
+		synctest.Wait()
+		// The probe is in flight: others are rejected, and told to retry
+		// when the probe must be over (call timeout 30 s, 1 s elapsed).
+		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonCircuitOpen {
+			t.Errorf("during probe: reason %q, want circuit_open", a.Metadata.FallbackReason)
+		}
+		u := checkUnavailable(t, ask(t, s, offTopic))
+		if u.RetryAfter != 29 || u.CircuitStatus.State != StateHalfOpen {
+			t.Errorf("during probe: retry_after %d (state %s), want 29 (half-open)", u.RetryAfter, u.CircuitStatus.State)
+		}
+		wg.Wait()
+		if probe != OutcomeUpstream {
+			t.Errorf("probe outcome %s, want upstream", probe)
+		}
+		if got := up.calls.Load() - calls; got != 1 {
+			t.Errorf("calls during half-open = %d, want 1", got)
+		}
+		if st := stateOf(t, s); st != StateClosed {
+			t.Errorf("state %s, want closed", st)
+		}
+	})
+}
+
+func TestBreakerHalfOpenMaxRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		up.set(503, failBody)
+		cfg := testConfig()
+		cfg.Breaker.FailThreshold = 1
+		cfg.Breaker.HalfOpenMaxRequests = 3
+		s := newTestService(t, cfg, up)
+		ask(t, s, onTopic)
+		up.set(200, "")
+		time.Sleep(61 * time.Second)
+		for i := 1; i <= 3; i++ {
+			if got := classify(t, ask(t, s, onTopic)); got != OutcomeUpstream {
+				t.Fatalf("probe %d: %s", i, got)
+			}
+			want := StateHalfOpen
+			if i == 3 {
+				want = StateClosed
+			}
+			if st := stateOf(t, s); st != want {
+				t.Errorf("after %d successful probes: state %s, want %s", i, st, want)
+			}
+		}
+	})
+}
+
+func TestBreakerRatioPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		cfg := testConfig()
+		cfg.Breaker.Policy = PolicyRatio
+		cfg.Breaker.FailureRatio = 0.5
+		cfg.Breaker.MinRequests = 10
+		s := newTestService(t, cfg, up)
+		// Alternate failure and success: the ratio is 50% all along, but
+		// the breaker may only trip once 10 calls have completed.
+		for i := 1; i <= 10; i++ {
+			if i%2 == 1 {
+				up.set(500, `{"error":"x"}`)
+			} else {
+				up.set(200, "")
+			}
+			ask(t, s, onTopic)
+			if i < 10 {
+				if st := stateOf(t, s); st != StateClosed {
+					t.Fatalf("after %d calls: state %s, want closed", i, st)
+				}
+			}
+		}
+		// The 10th call succeeded: gobreaker only checks on a failure.
+		up.set(500, `{"error":"x"}`)
+		ask(t, s, onTopic)
+		if st := stateOf(t, s); st != StateOpen {
+			t.Fatalf("after 11 calls with 6 failures: state %s, want open", st)
+		}
+	})
+}
+
+func TestBreakerRatioBelowThreshold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		cfg := testConfig()
+		cfg.Breaker.Policy = PolicyRatio
+		cfg.Breaker.FailureRatio = 0.6
+		cfg.Breaker.MinRequests = 4
+		s := newTestService(t, cfg, up)
+		// One failure in three calls, 40 times: the ratio is 100% after the
+		// first call (too few calls to trip), at most 50% from then on.
+		for i := range 120 {
+			if i%3 == 0 {
+				up.set(500, `{"error":"x"}`)
+			} else {
+				up.set(200, "")
+			}
+			ask(t, s, onTopic)
+		}
+		if st := stateOf(t, s); st != StateClosed {
+			t.Errorf("state %s, want closed", st)
+		}
+	})
+}
+
+func TestBreakerInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		up.set(503, failBody)
+		cfg := testConfig()
+		cfg.Breaker.FailThreshold = 3
+		cfg.Breaker.Interval = 10 * time.Second
+		s := newTestService(t, cfg, up)
+		ask(t, s, onTopic)
+		ask(t, s, onTopic)
+		time.Sleep(11 * time.Second) // the closed-state counts are cleared
+		ask(t, s, onTopic)
+		ask(t, s, onTopic)
+		if st := stateOf(t, s); st != StateClosed {
+			t.Fatalf("2+2 failures across an interval: state %s, want closed", st)
+		}
+		ask(t, s, onTopic)
+		if st := stateOf(t, s); st != StateOpen {
+			t.Fatalf("3 failures within an interval: state %s, want open", st)
+		}
+	})
+}
+
+func TestBreakerTimeoutsCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		up.setDelay(time.Hour)
+		s := newTestService(t, testConfig(), up)
+		start := time.Now()
+		for i := range DefaultFailThreshold {
+			a := answerOf(t, ask(t, s, onTopic))
+			if a.Metadata.FallbackReason != ReasonUpstreamTimeout {
+				t.Fatalf("call %d: reason %q, want upstream_timeout", i, a.Metadata.FallbackReason)
+			}
+			if d := a.Metadata.DurationMS; d != 30000 {
+				t.Errorf("call %d took %v ms, want exactly the 30 s call timeout", i, d)
+			}
+		}
+		if d := time.Since(start); d != 5*DefaultCallTimeout {
+			t.Errorf("5 timeouts took %v, want %v", d, 5*DefaultCallTimeout)
+		}
+		if st := stateOf(t, s); st != StateOpen {
+			t.Errorf("after 5 timeouts: state %s, want open", st)
+		}
+	})
+}
+
+func TestBreakerCancelledCallersExcluded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		up.setDelay(time.Hour)
+		cfg := testConfig()
+		cfg.Breaker.FailThreshold = 1
+		s := newTestService(t, cfg, up)
+		for range 5 {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(100*time.Millisecond, cancel)
+			postCtx(ctx, s, `{"question":"What is a circuit breaker?"}`)
+		}
+		if st := stateOf(t, s); st != StateClosed {
+			t.Errorf("state %s, want closed", st)
+		}
+	})
+}
+
+func TestObserverMustNotDeadlockOtherRequests(t *testing.T) {
+	// The observer runs under gobreaker's lock; a slow observer delays
+	// requests but an observer that only records never blocks them.
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		up.set(500, `{"error":"x"}`)
+		var mu sync.Mutex
+		var seen []string
+		cfg := testConfig()
+		cfg.Breaker.FailThreshold = 1
+		s := newTestService(t, cfg, up, WithObserver(func(tr Transition) {
+			mu.Lock()
+			seen = append(seen, tr.From+">"+tr.To)
+			mu.Unlock()
+		}))
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() { ask(t, s, onTopic) })
+		}
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || seen[0] != "closed>open" {
+			t.Errorf("transitions = %v", seen)
+		}
+	})
+}
+
+var _ http.RoundTripper = (*upstream)(nil)

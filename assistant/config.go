@@ -1,0 +1,443 @@
+package assistant
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Breaker policies.
+const (
+	// PolicyConsecutive trips the breaker after FailThreshold consecutive
+	// failures (the seed's PyBreaker behaviour).
+	PolicyConsecutive = "consecutive"
+	// PolicyRatio trips the breaker once at least MinRequests calls completed
+	// in the current interval and the share of failures among them reached
+	// FailureRatio.
+	PolicyRatio = "ratio"
+)
+
+// Breaker scopes.
+const (
+	// ScopeShared puts one breaker, named BreakerConfig.Name, in front of
+	// every upstream endpoint (the seed's setup).
+	ScopeShared = "shared"
+	// ScopePerEndpoint gives the chat and the text endpoint their own
+	// breakers, named Name+".chat" and Name+".text".
+	ScopePerEndpoint = "per-endpoint"
+)
+
+// Upstream modes.
+const (
+	// ModeChat calls POST {base}/v1/chat/completions (OpenAI-compatible).
+	ModeChat = "chat"
+	// ModeText calls the legacy POST {base}/models/{model} with
+	// {"inputs","parameters"}.
+	ModeText = "text"
+	// ModeAuto tries chat first and, when that call fails or its breaker
+	// rejects it, the legacy text endpoint before falling back.
+	ModeAuto = "auto"
+)
+
+// Defaults, from the seed unless noted.
+const (
+	DefaultName            = "huggingface_api"
+	DefaultFailThreshold   = 5
+	DefaultResetTimeout    = 60 * time.Second
+	DefaultCallTimeout     = 30 * time.Second
+	DefaultUpstreamURL     = "https://api-inference.huggingface.co"
+	DefaultModel           = "HuggingFaceH4/zephyr-7b-beta"
+	DefaultTopK            = 5
+	DefaultCacheSize       = 1000
+	DefaultCacheTTL        = 10 * time.Minute
+	DefaultExcerptCount    = 3
+	DefaultExcerptChars    = 200
+	DefaultFailureRatio    = 0.5
+	DefaultMinRequests     = 20
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// Limits used by Validate and ConfigFromEnv. They are generous: their job
+// is to catch typos (a reset timeout of 60000 meaning milliseconds), not to
+// second-guess a tuning choice.
+const (
+	MaxFailThreshold   = 10000
+	MaxMinRequests     = 1000000
+	MaxHalfOpen        = 10000
+	MaxResetTimeout    = 24 * time.Hour
+	MaxCallTimeout     = time.Hour
+	MaxInterval        = 24 * time.Hour
+	MaxTopK            = 50
+	MaxCacheSize       = 10000000
+	MaxCacheTTL        = 7 * 24 * time.Hour
+	MaxExcerptCount    = 50
+	MinExcerptChars    = 20
+	MaxExcerptChars    = 10000
+	MaxQuestionChars   = 2000
+	MaxRequestBodySize = 64 << 10
+	MaxMaxTokens       = 100000
+)
+
+// BreakerConfig configures the circuit breaker(s) in front of the upstream.
+type BreakerConfig struct {
+	// Enabled false calls the upstream directly (the seed's feature flag).
+	Enabled bool
+	// Name of the breaker (scope shared) or the prefix of the per-endpoint
+	// names (scope per-endpoint).
+	Name string
+	// Policy is PolicyConsecutive or PolicyRatio.
+	Policy string
+	// FailThreshold is the number of consecutive failures that trips the
+	// breaker under PolicyConsecutive: exactly this many, not one more.
+	FailThreshold uint32
+	// FailureRatio in (0,1] trips the breaker under PolicyRatio.
+	FailureRatio float64
+	// MinRequests is the number of completed, counted calls in the current
+	// interval before PolicyRatio may trip.
+	MinRequests uint32
+	// ResetTimeout is how long the breaker stays open before it lets a
+	// probe through (half-open).
+	ResetTimeout time.Duration
+	// HalfOpenMaxRequests is the number of probes admitted while half-open;
+	// that many consecutive successes close the breaker.
+	HalfOpenMaxRequests uint32
+	// Interval is the cyclic period after which the closed state clears its
+	// counts; 0 means never.
+	Interval time.Duration
+	// Scope is ScopeShared or ScopePerEndpoint.
+	Scope string
+}
+
+// Config configures a Service. Start from DefaultConfig: the zero value is
+// not valid.
+type Config struct {
+	Breaker BreakerConfig
+	// CallTimeout bounds one upstream call, body included (the seed's
+	// CIRCUIT_BREAKER_TIMEOUT_SECONDS). A call that runs out of time counts
+	// as a failure and falls back with reason upstream_timeout.
+	CallTimeout time.Duration
+	// UpstreamURL is the base URL of the inference API (HF_API_BASE).
+	UpstreamURL string
+	// Model is the model id sent to the upstream (HF_MODEL).
+	Model string
+	// Token is sent as a bearer token when not empty (HF_TOKEN).
+	Token string
+	// Mode is ModeChat, ModeText or ModeAuto.
+	Mode string
+	// MaxTokens, when positive, is sent as max_tokens (chat) or
+	// max_new_tokens (text); 0 leaves the length to the upstream.
+	MaxTokens int
+	// TopK is the default number of chunks retrieved per question; a request
+	// may override it with "top_k".
+	TopK int
+	// CacheSize bounds the L1 cache (entries); 0 disables it.
+	CacheSize int
+	// CacheTTL is the lifetime of an L1 entry; 0 means entries never expire.
+	CacheTTL time.Duration
+	// ExcerptCount is the number of chunks a level-2 fallback returns.
+	ExcerptCount int
+	// ExcerptChars is the length of each excerpt, in characters.
+	ExcerptChars int
+	// CorpusDir is a folder of Markdown files to retrieve from; "" uses the
+	// embedded corpus.
+	CorpusDir string
+}
+
+// DefaultConfig returns the seed's defaults: breaker enabled, 5 consecutive
+// failures, 60 s reset timeout, 30 s call timeout, one shared breaker named
+// huggingface_api, chat mode, top 5 chunks, 3 excerpts of 200 characters.
+func DefaultConfig() Config {
+	return Config{
+		Breaker: BreakerConfig{
+			Enabled:             true,
+			Name:                DefaultName,
+			Policy:              PolicyConsecutive,
+			FailThreshold:       DefaultFailThreshold,
+			FailureRatio:        DefaultFailureRatio,
+			MinRequests:         DefaultMinRequests,
+			ResetTimeout:        DefaultResetTimeout,
+			HalfOpenMaxRequests: 1,
+			Interval:            0,
+			Scope:               ScopeShared,
+		},
+		CallTimeout:  DefaultCallTimeout,
+		UpstreamURL:  DefaultUpstreamURL,
+		Model:        DefaultModel,
+		Mode:         ModeChat,
+		TopK:         DefaultTopK,
+		CacheSize:    DefaultCacheSize,
+		CacheTTL:     DefaultCacheTTL,
+		ExcerptCount: DefaultExcerptCount,
+		ExcerptChars: DefaultExcerptChars,
+	}
+}
+
+// Environment variables read by ConfigFromEnv. The first eight are the
+// seed's; the others are brownout's additions with the same prefix.
+const (
+	EnvEnabled       = "CIRCUIT_BREAKER_ENABLED"
+	EnvFailThreshold = "CIRCUIT_BREAKER_FAIL_THRESHOLD"
+	EnvTimeout       = "CIRCUIT_BREAKER_TIMEOUT_SECONDS"
+	EnvResetTimeout  = "CIRCUIT_BREAKER_RESET_TIMEOUT"
+	EnvName          = "CIRCUIT_BREAKER_NAME"
+	EnvAPIBase       = "HF_API_BASE"
+	EnvModel         = "HF_MODEL"
+	EnvToken         = "HF_TOKEN"
+
+	EnvPolicy       = "CIRCUIT_BREAKER_POLICY"
+	EnvFailureRatio = "CIRCUIT_BREAKER_FAILURE_RATIO"
+	EnvMinRequests  = "CIRCUIT_BREAKER_MIN_REQUESTS"
+	EnvHalfOpenMax  = "CIRCUIT_BREAKER_HALF_OPEN_MAX_REQUESTS"
+	EnvInterval     = "CIRCUIT_BREAKER_INTERVAL"
+	EnvScope        = "CIRCUIT_BREAKER_SCOPE"
+	EnvMode         = "HF_MODE"
+)
+
+// ConfigFromEnv returns base with every variable that getenv reports as
+// non-empty applied on top. Durations accept seconds ("60", "1.5") or Go
+// durations ("90s", "250ms"). Every invalid value is reported, each naming
+// its variable, the value found and the valid range.
+func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
+	c := base
+	var errs []error
+	bad := func(name, val, want string) {
+		errs = append(errs, fmt.Errorf("%s=%q is invalid: want %s", name, val, want))
+	}
+	if v := strings.TrimSpace(getenv(EnvEnabled)); v != "" {
+		b, ok := parseBool(v)
+		if !ok {
+			bad(EnvEnabled, v, "true or false (also 1/0, yes/no, on/off)")
+		}
+		c.Breaker.Enabled = b
+	}
+	if v := strings.TrimSpace(getenv(EnvFailThreshold)); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 1 || n > MaxFailThreshold {
+			bad(EnvFailThreshold, v, fmt.Sprintf("an integer from 1 to %d", MaxFailThreshold))
+		} else {
+			c.Breaker.FailThreshold = uint32(n)
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok || d <= 0 || d > MaxCallTimeout {
+			bad(EnvTimeout, v, fmt.Sprintf("seconds greater than 0 and at most %d (or a duration such as 30s)", int(MaxCallTimeout.Seconds())))
+		} else {
+			c.CallTimeout = d
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvResetTimeout)); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok || d <= 0 || d > MaxResetTimeout {
+			bad(EnvResetTimeout, v, fmt.Sprintf("seconds greater than 0 and at most %d (or a duration such as 60s)", int(MaxResetTimeout.Seconds())))
+		} else {
+			c.Breaker.ResetTimeout = d
+		}
+	}
+	if v := getenv(EnvName); v != "" {
+		if err := checkName(v); err != nil {
+			bad(EnvName, v, err.Error())
+		} else {
+			c.Breaker.Name = v
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvAPIBase)); v != "" {
+		if err := checkURL(v); err != nil {
+			bad(EnvAPIBase, v, "an absolute http or https URL such as http://127.0.0.1:9000")
+		} else {
+			c.UpstreamURL = v
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvModel)); v != "" {
+		c.Model = v
+	}
+	if v := strings.TrimSpace(getenv(EnvToken)); v != "" {
+		c.Token = v
+	}
+	if v := strings.TrimSpace(getenv(EnvPolicy)); v != "" {
+		if v != PolicyConsecutive && v != PolicyRatio {
+			bad(EnvPolicy, v, "consecutive or ratio")
+		} else {
+			c.Breaker.Policy = v
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvFailureRatio)); v != "" {
+		r, ok := parseRatio(v)
+		if !ok || r <= 0 || r > 1 {
+			bad(EnvFailureRatio, v, "a ratio greater than 0 and at most 1 (or a percentage such as 50%)")
+		} else {
+			c.Breaker.FailureRatio = r
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvMinRequests)); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 1 || n > MaxMinRequests {
+			bad(EnvMinRequests, v, fmt.Sprintf("an integer from 1 to %d", MaxMinRequests))
+		} else {
+			c.Breaker.MinRequests = uint32(n)
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvHalfOpenMax)); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 1 || n > MaxHalfOpen {
+			bad(EnvHalfOpenMax, v, fmt.Sprintf("an integer from 1 to %d", MaxHalfOpen))
+		} else {
+			c.Breaker.HalfOpenMaxRequests = uint32(n)
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvInterval)); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok || d < 0 || d > MaxInterval {
+			bad(EnvInterval, v, fmt.Sprintf("seconds from 0 (never reset) to %d (or a duration such as 60s)", int(MaxInterval.Seconds())))
+		} else {
+			c.Breaker.Interval = d
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvScope)); v != "" {
+		if v != ScopeShared && v != ScopePerEndpoint {
+			bad(EnvScope, v, "shared or per-endpoint")
+		} else {
+			c.Breaker.Scope = v
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvMode)); v != "" {
+		if v != ModeChat && v != ModeText && v != ModeAuto {
+			bad(EnvMode, v, "chat, text or auto")
+		} else {
+			c.Mode = v
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate reports every setting that is out of range, each naming the
+// setting (as the scenario files and flags spell it) and its valid range.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	b := c.Breaker
+	if err := checkName(b.Name); err != nil {
+		bad("breaker name %q is invalid: want %s", b.Name, err)
+	}
+	switch b.Policy {
+	case PolicyConsecutive:
+		if b.FailThreshold < 1 || b.FailThreshold > MaxFailThreshold {
+			bad("fail_threshold %d is out of range: want 1 to %d", b.FailThreshold, MaxFailThreshold)
+		}
+	case PolicyRatio:
+		if math.IsNaN(b.FailureRatio) || b.FailureRatio <= 0 || b.FailureRatio > 1 {
+			bad("failure_ratio %v is out of range: want greater than 0 and at most 1", b.FailureRatio)
+		}
+		if b.MinRequests < 1 || b.MinRequests > MaxMinRequests {
+			bad("min_requests %d is out of range: want 1 to %d", b.MinRequests, MaxMinRequests)
+		}
+	default:
+		bad("policy %q is unknown: want consecutive or ratio", b.Policy)
+	}
+	if b.ResetTimeout <= 0 || b.ResetTimeout > MaxResetTimeout {
+		bad("reset_timeout %v is out of range: want greater than 0 and at most %v", b.ResetTimeout, MaxResetTimeout)
+	}
+	if b.HalfOpenMaxRequests < 1 || b.HalfOpenMaxRequests > MaxHalfOpen {
+		bad("half_open_max_requests %d is out of range: want 1 to %d", b.HalfOpenMaxRequests, MaxHalfOpen)
+	}
+	if b.Interval < 0 || b.Interval > MaxInterval {
+		bad("interval %v is out of range: want 0 (never) to %v", b.Interval, MaxInterval)
+	}
+	if b.Scope != ScopeShared && b.Scope != ScopePerEndpoint {
+		bad("scope %q is unknown: want shared or per-endpoint", b.Scope)
+	}
+	if c.CallTimeout <= 0 || c.CallTimeout > MaxCallTimeout {
+		bad("call_timeout %v is out of range: want greater than 0 and at most %v", c.CallTimeout, MaxCallTimeout)
+	}
+	if err := checkURL(c.UpstreamURL); err != nil {
+		bad("upstream URL %q is invalid: %v", c.UpstreamURL, err)
+	}
+	if strings.TrimSpace(c.Model) == "" {
+		bad("model is empty: want a model id such as %s", DefaultModel)
+	}
+	if c.Mode != ModeChat && c.Mode != ModeText && c.Mode != ModeAuto {
+		bad("mode %q is unknown: want chat, text or auto", c.Mode)
+	}
+	if c.MaxTokens < 0 || c.MaxTokens > MaxMaxTokens {
+		bad("max_tokens %d is out of range: want 0 (upstream default) to %d", c.MaxTokens, MaxMaxTokens)
+	}
+	if c.TopK < 1 || c.TopK > MaxTopK {
+		bad("top_k %d is out of range: want 1 to %d", c.TopK, MaxTopK)
+	}
+	if c.CacheSize < 0 || c.CacheSize > MaxCacheSize {
+		bad("cache size %d is out of range: want 0 (disabled) to %d", c.CacheSize, MaxCacheSize)
+	}
+	if c.CacheTTL < 0 || c.CacheTTL > MaxCacheTTL {
+		bad("cache ttl %v is out of range: want 0 (never expire) to %v", c.CacheTTL, MaxCacheTTL)
+	}
+	if c.ExcerptCount < 1 || c.ExcerptCount > MaxExcerptCount {
+		bad("excerpts count %d is out of range: want 1 to %d", c.ExcerptCount, MaxExcerptCount)
+	}
+	if c.ExcerptChars < MinExcerptChars || c.ExcerptChars > MaxExcerptChars {
+		bad("excerpts chars %d is out of range: want %d to %d", c.ExcerptChars, MinExcerptChars, MaxExcerptChars)
+	}
+	return errors.Join(errs...)
+}
+
+func checkName(name string) error {
+	if name == "" || len(name) > 100 || strings.TrimSpace(name) != name {
+		return errors.New("a non-empty name of at most 100 characters without surrounding spaces")
+	}
+	return nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("want an http or https URL")
+	}
+	if u.Host == "" {
+		return errors.New("want a host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want no query or fragment")
+	}
+	return nil
+}
+
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(s) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true, true
+	case "0", "f", "false", "no", "n", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// parseSeconds reads a plain number as seconds, or a Go duration.
+func parseSeconds(s string) (time.Duration, bool) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e9 {
+			return 0, false
+		}
+		return time.Duration(f * float64(time.Second)), true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
+}
+
+// parseRatio reads "0.5" or "50%".
+func parseRatio(s string) (float64, bool) {
+	scale := 1.0
+	if t, ok := strings.CutSuffix(s, "%"); ok {
+		s, scale = strings.TrimSpace(t), 100
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f / scale, true
+}
