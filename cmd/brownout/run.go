@@ -2,12 +2,192 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"brownout/reports"
+	"brownout/scenarios"
+	"brownout/sim"
 )
 
-// cmdRun is a placeholder until its issue lands; it fails loudly rather than pretending.
+// breakerOverrides are the breaker settings users tune most, as flags that
+// take precedence over the scenario file. They are shared by run and sweep.
+type breakerOverrides struct {
+	failThreshold int
+	resetTimeout  time.Duration
+	halfOpenMax   int
+	policy        string
+	callTimeout   time.Duration
+	breaker       string
+	seed          int64
+}
+
+func (o *breakerOverrides) register(fs *pflag.FlagSet) {
+	fs.IntVar(&o.failThreshold, "fail-threshold", 0, "consecutive failures that trip the breaker (overrides breaker.fail_threshold)")
+	fs.DurationVar(&o.resetTimeout, "reset-timeout", 0, "time open before half-open (overrides breaker.reset_timeout)")
+	fs.IntVar(&o.halfOpenMax, "half-open-max", 0, "requests let through while half-open (overrides breaker.half_open_max_requests)")
+	fs.StringVar(&o.policy, "policy", "", "trip policy: consecutive or ratio (overrides breaker.policy)")
+	fs.DurationVar(&o.callTimeout, "call-timeout", 0, "timeout of one upstream call (overrides breaker.call_timeout)")
+	fs.StringVar(&o.breaker, "breaker", "on", "on, or off to call the upstream without a breaker (overrides breaker.enabled)")
+	fs.Int64Var(&o.seed, "seed", 0, "random seed for faults and questions (overrides seed)")
+}
+
+// apply writes the flags the user gave into sc and re-validates it.
+func (o *breakerOverrides) apply(fs *pflag.FlagSet, sc *scenarios.Scenario) error {
+	if fs.Changed("fail-threshold") {
+		sc.Breaker.FailThreshold = o.failThreshold
+	}
+	if fs.Changed("reset-timeout") {
+		sc.Breaker.ResetTimeout = scenarios.Duration(o.resetTimeout)
+	}
+	if fs.Changed("half-open-max") {
+		sc.Breaker.HalfOpenMaxRequests = o.halfOpenMax
+	}
+	if fs.Changed("policy") {
+		sc.Breaker.Policy = o.policy
+	}
+	if fs.Changed("call-timeout") {
+		sc.Breaker.CallTimeout = scenarios.Duration(o.callTimeout)
+	}
+	if fs.Changed("breaker") {
+		switch o.breaker {
+		case "on", "true":
+			sc.Breaker.Enabled = true
+		case "off", "false":
+			sc.Breaker.Enabled = false
+		default:
+			return fmt.Errorf("--breaker=%q: want on or off", o.breaker)
+		}
+	}
+	if fs.Changed("seed") {
+		sc.Seed = o.seed
+	}
+	if err := sc.Validate(); err != nil {
+		return fmt.Errorf("after flag overrides: %w", err)
+	}
+	return nil
+}
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "brownout run: not available in this build yet")
-	return exitUsage
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		out   string
+		scale float64
+		quiet bool
+		ov    breakerOverrides
+	)
+	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>)")
+	fs.Float64Var(&scale, "time-scale", 0, "compress time K times: durations ÷ K, rates × K (default: the scenario's time_scale)")
+	fs.BoolVar(&quiet, "quiet", false, "no progress output")
+	ov.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: brownout run SCENARIO [flags]\n\nSCENARIO is a scenario file or a built-in name (see 'brownout scenarios').\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	sc, err := scenarios.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
+	if err := ov.apply(fs, sc); err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
+	if scale == 0 {
+		scale = sc.TimeScale
+	}
+	if out == "" {
+		out = filepath.Join("out", sc.Name)
+	}
+	if err := sim.CheckTimeScale(sc, scale); err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
+	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(scale), sim.WithVersion(version())}
+	if !quiet {
+		opts = append(opts, progressOption(stderr))
+	}
+	fmt.Fprintf(stderr, "brownout: playing %s (%v of scenario time at time scale %g, about %v) into %s\n",
+		sc.Name, sc.TotalDuration(), scale, (time.Duration(float64(sc.TotalDuration()) / scale)).Round(time.Second), out)
+	res, err := sim.Run(ctx, sc, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitFailed
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "brownout run: warning: %s\n", w)
+	}
+	return renderReport(res.Dir, reports.Options{}, res.Interrupted, stdout, stderr)
+}
+
+// renderReport writes a run folder's report, prints the threshold table and
+// the files written, and turns the verdict into the exit code.
+func renderReport(dir string, opts reports.Options, interrupted bool, stdout, stderr io.Writer) int {
+	rep, err := reports.Render(dir, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout: report: %v\n", err)
+		return exitUsage
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		fmt.Fprintf(stderr, "brownout: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "recorded run and report in %s:\n", dir)
+	for _, f := range rep.Files {
+		fmt.Fprintf(stdout, "  %s\n", f)
+	}
+	switch {
+	case interrupted || rep.Interrupted:
+		fmt.Fprintln(stdout, "interrupted: the report covers what was recorded before the stop")
+		return exitInterrupted
+	case !rep.Passed:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// progressOption renders sim progress: one live line on a terminal, plain
+// periodic lines otherwise (or when CI is set).
+func progressOption(w io.Writer) sim.Option {
+	live := false
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" {
+		live = true
+	}
+	every := 5 * time.Second
+	if live {
+		every = 250 * time.Millisecond
+	}
+	return sim.WithProgress(every, func(p sim.Progress) {
+		line := fmt.Sprintf("%-12s %7s / %-7s %7.1f req/s  breaker %-9s fallback %5.1f%%  503 %5.1f%%  requests %d",
+			p.Phase, p.Elapsed.Round(time.Second), p.Total.Round(time.Second), p.Rate, p.Breaker,
+			100*p.Fallback, 100*p.Unavailable, p.Requests)
+		switch {
+		case live && p.Done:
+			fmt.Fprintf(w, "\r\033[K%s\n", line)
+		case live:
+			fmt.Fprintf(w, "\r\033[K%s", line)
+		case !p.Done:
+			fmt.Fprintln(w, strings.TrimRight(line, " "))
+		}
+	})
 }
