@@ -3,7 +3,9 @@ package sim
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -17,6 +19,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// As the brownout command does: the harness's heap is small and
+	// short-lived, and the default GC target makes it collect so often that
+	// the pauses show in the latencies it measures.
+	debug.SetGCPercent(400)
 	goleak.VerifyTestMain(m)
 }
 
@@ -62,8 +68,12 @@ func phaseSpan(t *testing.T, h *recording.Header, name string) recording.PhaseSp
 }
 
 // checkBreakerInvariants checks what follows from the breaker's definition
-// on a recording of hard-outage, not from the implementation.
-func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun) {
+// on a recording of hard-outage, not from the implementation. exact is for
+// virtual time, where the fake's clock and the breaker's agree to the
+// nanosecond; over real sockets a failure reaches the breaker a little
+// after the fake logged it, so only the bound that lag cannot break is
+// checked there.
+func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun, exact bool) {
 	t.Helper()
 	threshold := sc.Breaker.FailThreshold
 	reset := sc.Breaker.ResetTimeout.D()
@@ -86,12 +96,20 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun)
 		}
 	}
 	sort.SliceStable(done, func(i, j int) bool { return done[i].T+done[i].Duration < done[j].T+done[j].Duration })
-	run := 0
+	run, failed := 0, 0
 	for i := len(done) - 1; i >= 0 && done[i].Failed(); i-- {
 		run++
 	}
-	if run != threshold {
+	for _, c := range done {
+		if c.Failed() && c.T >= outage.Start {
+			failed++
+		}
+	}
+	switch {
+	case exact && run != threshold:
 		t.Errorf("breaker opened after a run of %d failed calls, want exactly fail_threshold=%d", run, threshold)
+	case !exact && failed < threshold:
+		t.Errorf("breaker opened after %d failed calls, want at least fail_threshold=%d", failed, threshold)
 	}
 	if firstOpen < outage.Start {
 		t.Errorf("breaker opened at %v, before the outage began at %v", firstOpen, outage.Start)
@@ -170,7 +188,7 @@ func TestHardOutageVirtualTime(t *testing.T) {
 	if n, want := len(lr.requests), 7800; math.Abs(float64(n-want)) > 2 {
 		t.Errorf("%d requests, want %d±2", n, want)
 	}
-	checkBreakerInvariants(t, sc, lr)
+	checkBreakerInvariants(t, sc, lr, true)
 }
 
 func TestVirtualTimeIsDeterministic(t *testing.T) {
@@ -239,5 +257,60 @@ func TestCheckTimeScale(t *testing.T) {
 		if err := CheckTimeScale(sc, k); err == nil {
 			t.Errorf("K=%g: want an error", k)
 		}
+	}
+}
+
+// shortOutage is small enough to play over real sockets under the race
+// detector: it exercises the loopback wiring, the stamp transport and the
+// recorder's concurrency rather than timing.
+const shortOutage = `
+name: short-outage
+seed: 7
+breaker: {fail_threshold: 3, reset_timeout: 1s, call_timeout: 500ms}
+load: {rate: 50/s, timeout: 2s}
+upstream:
+  latency: {ttft: {dist: fixed, value: 5ms}, per_token: {dist: fixed, value: 0s}}
+  tokens: 8
+phases:
+  - {name: healthy, duration: 1s}
+  - name: outage
+    duration: 2s
+    faults: [{kind: status, code: 500}]
+  - {name: recovery, duration: 2s}
+`
+
+func TestLoopbackRun(t *testing.T) {
+	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	res, err := Run(context.Background(), sc, WithOutDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := loadRun(t, dir)
+	if !lr.header.Complete || res.Interrupted {
+		t.Errorf("complete=%v interrupted=%v", lr.header.Complete, res.Interrupted)
+	}
+	if n := len(lr.requests); n < 245 || n > 255 {
+		t.Errorf("%d requests, want 250±5", n)
+	}
+	opens := 0
+	for _, tr := range lr.transitions {
+		if tr.To == recording.StateOpen {
+			opens++
+		}
+	}
+	if opens == 0 {
+		t.Error("the breaker never opened during a 2 s hard outage")
+	}
+	for _, c := range lr.calls {
+		if c.Breaker == recording.StateOpen {
+			t.Errorf("upstream call sent while the breaker was open: %+v", c)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, recording.VegetaFile)); err != nil {
+		t.Error(err)
 	}
 }
