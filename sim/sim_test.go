@@ -3,10 +3,10 @@ package sim
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"testing"
 	"testing/synctest"
