@@ -224,6 +224,7 @@ type jsonSweep struct {
 	Interrupted    bool               `json:"interrupted"`
 	ElapsedS       float64            `json:"elapsed_s"`
 	Grid           jsonGrid           `json:"grid"`
+	Warnings       []string           `json:"warnings"`
 	Aggregation    string             `json:"aggregation"`
 	Objective      []string           `json:"objective"`
 	Recommendation jsonRecommendation `json:"recommendation"`
@@ -297,7 +298,7 @@ func (r *Result) JSON() ([]byte, error) {
 		Format: JSONFormat, Scenario: r.Scenario, Description: r.Description, TimeScale: r.TimeScale,
 		Repeat: r.Repeat, Seeds: r.Seeds, Parallel: r.Parallel, Interrupted: r.Interrupted,
 		ElapsedS:    math.Round(r.Elapsed.Seconds()*1000) / 1000,
-		Aggregation: Aggregation,
+		Aggregation: Aggregation, Warnings: r.Warnings,
 		Grid: jsonGrid{FailThresholds: r.Grid.FailThresholds, Policies: r.Grid.Policies,
 			FailureRatios: r.Grid.FailureRatios, HalfOpenMax: r.Grid.HalfOpenMax},
 		Recommendation: jsonRecommendation{
@@ -306,6 +307,9 @@ func (r *Result) JSON() ([]byte, error) {
 			FailingEverywhere: r.Recommendation.FailingEverywhere, Closest: r.Recommendation.Closest,
 		},
 		Cells: []jsonCell{},
+	}
+	if js.Warnings == nil {
+		js.Warnings = []string{}
 	}
 	if js.Seeds == nil {
 		js.Seeds = []int64{}
@@ -368,6 +372,10 @@ func (r *Result) Markdown() []byte {
 		r.gridDescription(), len(r.Cells), r.Repeat, strings.Join(seeds, ", "), r.TimeScale, r.Parallel, r.Elapsed.Round(time.Second))
 	if r.Interrupted {
 		p("> **Interrupted:** %d of %d cells finished; this partial report covers only those.\n\n", done, len(r.Cells))
+	}
+
+	for _, w := range r.Warnings {
+		p("> **Warning:** %s.\n\n", w)
 	}
 
 	p("## Recommendation\n\n")

@@ -100,7 +100,10 @@ type Result struct {
 	Seeds       []int64
 	Parallel    int
 	Objective   []Objective
-	Cells       []Cell
+	// Warnings are the thresholds too tight for the time scale (see
+	// TimeScaleWarnings).
+	Warnings []string
+	Cells    []Cell
 	// Recommendation is computed over the cells that finished.
 	Recommendation Recommendation
 	// Interrupted is set when the context was cancelled: the cells that
@@ -236,6 +239,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, g Grid, opts ...Option) (*
 	res := &Result{
 		Scenario: sc.Name, Description: sc.Description, Dir: o.outDir, Grid: g,
 		TimeScale: o.scale, Repeat: o.repeat, Parallel: o.parallel, Objective: o.objective,
+		Warnings: TimeScaleWarnings(sc, o.scale),
 	}
 	for i := range o.repeat {
 		res.Seeds = append(res.Seeds, sc.Seed+int64(i))
@@ -445,22 +449,30 @@ func (c *Cell) finish() {
 	}
 }
 
-// DefaultTimeScale is the time compression a sweep uses when neither the
-// caller nor the scenario asks for one: at 20 a 4×4 grid of hard-outage
-// (4.5 minutes of scenario time per cell) plays in under 2 minutes on a
-// 2-core machine, with per-cell results that agree with a run at 10.
-const DefaultTimeScale = 20
+// MaxTimeScale is the fastest time compression a sweep picks on its own:
+// at 25, with two runs at once, a 4×4 grid of hard-outage (4.5 minutes of
+// scenario time per cell) plays in under 2 minutes on a 2-core machine,
+// and the breaker's behaviour per cell (opens, half-open probes, time to
+// open and to close) agrees with a run at 10.
+const MaxTimeScale = 25
+
+// timeScaleSteps are the time scales TimeScaleFor tries, fastest first.
+var timeScaleSteps = []float64{MaxTimeScale, 20, 10, 5, 2, 1}
 
 // TimeScaleFor picks the time scale for sweeping sc over g when none is
-// given: the scenario's own time_scale when it compresses time, else
-// DefaultTimeScale, halved until every cell accepts it
-// (sim.CheckTimeScale), but never below 1.
+// given: the scenario's own time_scale when it compresses time, else the
+// fastest of 25, 20, 10, 5, 2, 1 that every cell accepts
+// (sim.CheckTimeScale) and that keeps every duration threshold at least
+// sim.MinScaledDuration of real time (see TimeScaleWarnings), so verdicts
+// do not turn on scheduling noise.
 func TimeScaleFor(sc *scenarios.Scenario, g Grid) float64 {
 	if sc.TimeScale > 1 {
 		return sc.TimeScale
 	}
-	k := float64(DefaultTimeScale)
-	for ; k > 1; k /= 2 {
+	for _, k := range timeScaleSteps {
+		if len(TimeScaleWarnings(sc, k)) > 0 {
+			continue
+		}
 		ok := true
 		for _, s := range g.Cells() {
 			c, err := s.Apply(sc, sc.Seed)
@@ -474,4 +486,27 @@ func TimeScaleFor(sc *scenarios.Scenario, g Grid) float64 {
 		}
 	}
 	return 1
+}
+
+// TimeScaleWarnings lists the thresholds of sc that compare a duration
+// with a value shorter than sim.MinScaledDuration once compressed by k,
+// e.g. "latency_p99{phase:outage} < 100ms" at k = 25 is 4 ms of real time:
+// a garbage collection or a busy core decides such a verdict, not the
+// breaker. (The run itself is refused only when a scenario duration gets
+// that short; thresholds are judged in scenario time, so they only warn.)
+func TimeScaleWarnings(sc *scenarios.Scenario, k float64) []string {
+	var out []string
+	for _, th := range sc.Thresholds {
+		if scenarios.Metrics[th.Metric] != scenarios.UnitDuration {
+			continue
+		}
+		for _, c := range th.Conditions {
+			real := time.Duration(c.Value / k * float64(time.Second))
+			if c.Value > 0 && real < sim.MinScaledDuration {
+				out = append(out, fmt.Sprintf("threshold %s %s is %v of real time at time scale %g, under the %v this machine times reliably; its verdicts may be noise (use a time scale of at most %g for it)",
+					th.Key, c.String(), real, k, sim.MinScaledDuration, c.Value/sim.MinScaledDuration.Seconds()))
+			}
+		}
+	}
+	return out
 }

@@ -45,7 +45,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntSliceVar(&g.HalfOpenMax, "half-open-max", nil, "half-open request limits to sweep (default: the scenario's)")
 	fs.IntVar(&repeat, "repeat", 1, "runs per cell with seeds seed, seed+1, …; figures are the mean with min–max spread")
 	fs.IntVar(&parallel, "parallel", runtime.NumCPU(), "runs played at once")
-	fs.Float64Var(&scale, "time-scale", 0, fmt.Sprintf("compress time K times (default: the scenario's time_scale if above 1, else %d or the highest every cell allows)", sweep.DefaultTimeScale))
+	fs.Float64Var(&scale, "time-scale", 0, fmt.Sprintf("compress time K times (default: the scenario's time_scale if above 1, else the fastest of %d, 20, 10, 5, 2, 1 that every cell and threshold allows)", sweep.MaxTimeScale))
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>-sweep)")
 	fs.StringVar(&objective, "objective", "", "metrics that rank passing cells, most important first, comma-separated (default time_to_close,upstream_failures); direction from the metric")
 	fs.Int64Var(&seed, "seed", 0, "first random seed (overrides the scenario's seed)")
@@ -125,6 +125,9 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stderr, "brownout: sweeping %s over %d cells × %d seed(s) = %d runs of %v scenario time at time scale %g, %d at once (about %v) into %s\n",
 		sc.Name, cells, max(repeat, 1), runs, sc.TotalDuration(), scale, parallel, (perRun * time.Duration(waves)).Round(time.Second), out)
 
+	for _, w := range sweep.TimeScaleWarnings(sc, scale) {
+		fmt.Fprintf(stderr, "brownout: warning: %s\n", w)
+	}
 	opts := []sweep.Option{
 		sweep.WithOutDir(out), sweep.WithParallel(parallel), sweep.WithRepeat(repeat),
 		sweep.WithTimeScale(scale), sweep.WithObjective(obj), sweep.WithVersion(version()),
