@@ -12,13 +12,25 @@ import (
 type Objective struct {
 	Metric         string
 	HigherIsBetter bool
+	// Tolerance is the difference, in the metric's base unit, below which
+	// two values tie and the next criterion decides. Run sets it for
+	// duration metrics to the timing resolution of the sweep
+	// (sim.MinScaledDuration × the time scale, in seconds): a smaller
+	// difference is noise, not the breaker.
+	Tolerance float64
 }
 
+// String describes the criterion, e.g. "least time_to_close_recovery
+// (ties within 250ms)".
 func (o Objective) String() string {
+	s := "least " + o.Metric
 	if o.HigherIsBetter {
-		return "most " + o.Metric
+		s = "most " + o.Metric
 	}
-	return "least " + o.Metric
+	if o.Tolerance > 0 {
+		s += " (ties within " + FormatValue(o.Metric, o.Tolerance) + ")"
+	}
+	return s
 }
 
 // DefaultObjective ranks passing cells by the least time to close after
@@ -91,17 +103,17 @@ func compare(a, b *Cell, obj []Objective) int {
 		if o.HigherIsBetter {
 			va, vb = -va, -vb
 		}
-		if d := cmpFloat(va, vb); d != 0 {
+		if d := cmpFloat(va, vb, o.Tolerance); d != 0 {
 			return d
 		}
 	}
 	return 0
 }
 
-// cmpFloat compares with a relative tolerance of 1e-9, so means that
-// differ only by floating-point noise tie.
-func cmpFloat(a, b float64) int {
-	if a == b || (!math.IsInf(a, 0) && !math.IsInf(b, 0) && math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))) {
+// cmpFloat compares with an absolute tolerance tol and a relative one of
+// 1e-9, so means that differ only by floating-point noise tie.
+func cmpFloat(a, b, tol float64) int {
+	if a == b || (!math.IsInf(a, 0) && !math.IsInf(b, 0) && math.Abs(a-b) <= max(tol, 1e-9*math.Max(math.Abs(a), math.Abs(b)))) {
 		return 0
 	}
 	if a < b {
@@ -155,7 +167,7 @@ func why(best, next *Cell, obj []Objective) string {
 	for i, o := range obj {
 		sb, _ := best.Stat(o.Metric)
 		sn, _ := next.Stat(o.Metric)
-		if cmpFloat(sb.rankValue(o.HigherIsBetter), sn.rankValue(o.HigherIsBetter)) == 0 {
+		if cmpFloat(sb.rankValue(o.HigherIsBetter), sn.rankValue(o.HigherIsBetter), o.Tolerance) == 0 {
 			continue
 		}
 		tie := ""
@@ -163,7 +175,12 @@ func why(best, next *Cell, obj []Objective) string {
 			var ties []string
 			for _, p := range obj[:i] {
 				s, _ := best.Stat(p.Metric)
-				ties = append(ties, fmt.Sprintf("%s %s", p.Metric, formatStat(p.Metric, s)))
+				n, _ := next.Stat(p.Metric)
+				if a, b := formatStat(p.Metric, s), formatStat(p.Metric, n); a == b {
+					ties = append(ties, fmt.Sprintf("%s %s", p.Metric, a))
+				} else {
+					ties = append(ties, fmt.Sprintf("%s (%s and %s, within the %s timing resolution)", p.Metric, a, b, FormatValue(p.Metric, p.Tolerance)))
+				}
 			}
 			tie = fmt.Sprintf("They tie on %s; ", strings.Join(ties, " and "))
 		}
@@ -182,7 +199,7 @@ func why(best, next *Cell, obj []Objective) string {
 			if p.HigherIsBetter {
 				vb, vn = -vb, -vn
 			}
-			if cmpFloat(vn, vb) < 0 {
+			if cmpFloat(vn, vb, p.Tolerance) < 0 {
 				trade = append(trade, fmt.Sprintf("%s %s against %s", p.Metric, formatStat(p.Metric, pn), formatStat(p.Metric, pb)))
 			}
 		}

@@ -142,6 +142,15 @@ func TestRecommend(t *testing.T) {
 			whyHas:   []string{"They tie on latency_p99 100ms"},
 		},
 		{
+			name:     "durations within the timing resolution tie",
+			cells:    []Cell{cell("ft3-rt30s", m(2.11, 20)), cell("ft3-rt10s", m(2.18, 10)), cell("ft3-rt60s", m(32, 5))},
+			obj:      []Objective{{Metric: TimeToCloseRecovery, Tolerance: 0.1}, {Metric: "upstream_failures"}},
+			best:     "ft3-rt10s",
+			runnerUp: "ft3-rt30s",
+			ranked:   []string{"ft3-rt10s", "ft3-rt30s", "ft3-rt60s"},
+			whyHas:   []string{"They tie on time_to_close_recovery (2.18s and 2.11s, within the 100ms timing resolution); ft3-rt10s has less upstream_failures (10)"},
+		},
+		{
 			name:      "none passes: the threshold failing everywhere is named",
 			cells:     []Cell{cell("a", m(10, 1), "a < 1", "b > 2"), cell("b", m(20, 1), "b > 2"), interrupted("c"), cell("d", m(5, 1), "b > 2", "c == 0")},
 			failEvery: []string{"b > 2"},
@@ -195,9 +204,9 @@ func TestParseObjective(t *testing.T) {
 		wantErr string
 	}{
 		{"time_to_close", DefaultObjective, ""},
-		{"latency_p99", []Objective{{"latency_p99", false}, {TimeToCloseRecovery, false}, {"upstream_failures", false}}, ""},
-		{"availability, upstream_failures", []Objective{{Availability, true}, {"upstream_failures", false}, {TimeToCloseRecovery, false}}, ""},
-		{"fallback_ratio", []Objective{{"fallback_ratio", true}, {TimeToCloseRecovery, false}, {"upstream_failures", false}}, ""},
+		{"latency_p99", []Objective{{Metric: "latency_p99", HigherIsBetter: false}, {Metric: TimeToCloseRecovery, HigherIsBetter: false}, {Metric: "upstream_failures", HigherIsBetter: false}}, ""},
+		{"availability, upstream_failures", []Objective{{Metric: Availability, HigherIsBetter: true}, {Metric: "upstream_failures", HigherIsBetter: false}, {Metric: TimeToCloseRecovery, HigherIsBetter: false}}, ""},
+		{"fallback_ratio", []Objective{{Metric: "fallback_ratio", HigherIsBetter: true}, {Metric: TimeToCloseRecovery, HigherIsBetter: false}, {Metric: "upstream_failures", HigherIsBetter: false}}, ""},
 		{"latency_p42", nil, `objective "latency_p42": unknown metric`},
 		{"", nil, `objective "": unknown metric`},
 	}

@@ -236,6 +236,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, g Grid, opts ...Option) (*
 	if o.scale == 0 {
 		o.scale = 1
 	}
+	// Durations closer than the machine's timing resolution, in scenario
+	// time, tie.
+	obj := make([]Objective, len(o.objective))
+	for i, ob := range o.objective {
+		if unitOf(ob.Metric) == scenarios.UnitDuration && ob.Tolerance == 0 {
+			ob.Tolerance = sim.MinScaledDuration.Seconds() * o.scale
+		}
+		obj[i] = ob
+	}
+	o.objective = obj
 	res := &Result{
 		Scenario: sc.Name, Description: sc.Description, Dir: o.outDir, Grid: g,
 		TimeScale: o.scale, Repeat: o.repeat, Parallel: o.parallel, Objective: o.objective,
