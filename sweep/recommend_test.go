@@ -239,3 +239,33 @@ func TestHigherIsBetter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseObjective: any input either parses into known metrics, each
+// once, with their own direction, or is refused with an error; it never
+// panics.
+func FuzzParseObjective(f *testing.F) {
+	for _, s := range []string{"time_to_close", "latency_p99", "availability,upstream_failures", "", ",", "latency_p99,latency_p99", " fallback_ratio ", "nope", "time_to_close,time_to_close_recovery"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		obj, err := ParseObjective(s)
+		if err != nil {
+			if obj != nil {
+				t.Errorf("ParseObjective(%q) returned %v with error %v", s, obj, err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, o := range obj {
+			if !KnownMetric(o.Metric) || seen[o.Metric] || o.HigherIsBetter != HigherIsBetter(o.Metric) {
+				t.Errorf("ParseObjective(%q) = %+v", s, obj)
+			}
+			seen[o.Metric] = true
+		}
+		for _, d := range DefaultObjective {
+			if !seen[d.Metric] {
+				t.Errorf("ParseObjective(%q) = %+v lacks the tie-breaker %s", s, obj, d.Metric)
+			}
+		}
+	})
+}
