@@ -340,7 +340,7 @@ func runJobs(ctx context.Context, res *Result, jobs []job, o *options, start tim
 		}
 		p := Progress{Done: done, Total: len(jobs), Running: running, Elapsed: time.Since(start),
 			Cell: res.Cells[j.cell].Name, Seed: j.seed, Passed: rr.Passed, Interrupted: rr.Interrupted, Err: rr.Err}
-		if left := len(jobs) - done; left > 0 {
+		if left := len(jobs) - done; left > 0 && runCtx.Err() == nil {
 			// Runs left × the mean real time of a run, spread over the
 			// lanes that will play them.
 			p.Remaining = time.Duration(float64(wall) / float64(done) * float64(left) / float64(min(o.parallel, left)))

@@ -68,6 +68,8 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		// pflag returns the error silently under ContinueOnError.
+		fmt.Fprintf(stderr, "brownout sweep: %v (see 'brownout sweep --help')\n", err)
 		return exitUsage
 	}
 	if listMetrics {
