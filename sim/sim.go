@@ -191,6 +191,17 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 
 	servers := &serverGroup{}
 	defer servers.stop()
+	// The clients' connection pools are closed before the servers shut
+	// down: http.Transport sometimes dials a connection it then never uses,
+	// and http.Server.Shutdown waits 5 s for such a silent connection
+	// before it counts it as idle.
+	var clientPools []*http.Transport
+	closePools := func() {
+		for _, p := range clientPools {
+			p.CloseIdleConnections()
+		}
+	}
+	defer closePools()
 	var upstreamURL string
 	if r.inMemory {
 		upstreamURL = "http://fake-upstream.invalid"
@@ -203,7 +214,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 		upstreamURL = "http://" + l.Addr().String()
 		servers.serve(l, fake.Serve)
 		upstreamTransport := newLoopbackTransport()
-		defer upstreamTransport.CloseIdleConnections()
+		clientPools = append(clientPools, upstreamTransport)
 		stamp.next = upstreamTransport
 	}
 	svc, err := assistant.New(assistantConfig(real, upstreamURL),
@@ -228,7 +239,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 		}
 		servers.serve(l, svc.Serve)
 		loadTransport := newLoopbackTransport()
-		defer loadTransport.CloseIdleConnections()
+		clientPools = append(clientPools, loadTransport)
 		transport = loadTransport
 	}
 	// Requests carry drainCtx, so an interrupted run can cut in-flight
@@ -302,6 +313,7 @@ loop:
 	close(progressDone)
 	r.final(sc, k, elapsed, hist, stats)
 
+	closePools()
 	servers.stop()
 	fake.Close()
 	covered := toScenario(min(elapsed, pacer.Duration()))

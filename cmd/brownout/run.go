@@ -97,6 +97,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
