@@ -124,12 +124,34 @@ func scanFlat(line []byte, field func(key, str []byte, num int64, isStr bool) er
 	}
 }
 
+// decodeFlatLine decodes one log line into v: field gets each key with its
+// string or integer value from the fast scanner; a line the scanner does
+// not take (escapes, other types, unknown keys) goes to encoding/json, so
+// both paths accept exactly the same lines.
+func decodeFlatLine[T any](line []byte, v *T, what string, field func(key, s []byte, n int64) error) error {
+	var zero T
+	*v = zero
+	err := scanFlat(line, func(key, s []byte, n int64, isStr bool) error {
+		if isStr != stringField(key) {
+			return errFallback
+		}
+		return field(key, s, n)
+	})
+	if errors.Is(err, errFallback) {
+		*v = zero
+		if err := json.Unmarshal(line, v); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	return err
+}
+
 // requestDecoder decodes request lines, sharing interned strings.
 type requestDecoder struct{ in interner }
 
 func (d *requestDecoder) decode(line []byte, r *Request) error {
-	*r = Request{}
-	err := scanFlat(line, func(key, s []byte, n int64, isStr bool) error {
+	return decodeFlatLine(line, r, "request", func(key, s []byte, n int64) error {
 		switch string(key) {
 		case "seq":
 			if n < 0 {
@@ -155,27 +177,15 @@ func (d *requestDecoder) decode(line []byte, r *Request) error {
 		default:
 			return errFallback
 		}
-		if isStr != stringField(key) {
-			return errFallback
-		}
 		return nil
 	})
-	if errors.Is(err, errFallback) {
-		*r = Request{}
-		if err := json.Unmarshal(line, r); err != nil {
-			return fmt.Errorf("request: %w", err)
-		}
-		return nil
-	}
-	return err
 }
 
 // callDecoder decodes upstream call lines, sharing interned strings.
 type callDecoder struct{ in interner }
 
 func (d *callDecoder) decode(line []byte, c *UpstreamCall) error {
-	*c = UpstreamCall{}
-	err := scanFlat(line, func(key, s []byte, n int64, isStr bool) error {
+	return decodeFlatLine(line, c, "upstream call", func(key, s []byte, n int64) error {
 		switch string(key) {
 		case "seq":
 			if n < 0 {
@@ -201,19 +211,8 @@ func (d *callDecoder) decode(line []byte, c *UpstreamCall) error {
 		default:
 			return errFallback
 		}
-		if isStr != stringField(key) {
-			return errFallback
-		}
 		return nil
 	})
-	if errors.Is(err, errFallback) {
-		*c = UpstreamCall{}
-		if err := json.Unmarshal(line, c); err != nil {
-			return fmt.Errorf("upstream call: %w", err)
-		}
-		return nil
-	}
-	return err
 }
 
 // stringField tells which keys of the two logs hold strings.
