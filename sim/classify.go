@@ -78,6 +78,7 @@ type TargetError struct {
 	Reason string
 }
 
+// Error says what was refused and why.
 func (e *TargetError) Error() string {
 	return "refusing to send load to " + e.Target + ": " + e.Reason + "; brownout only loads services on this machine"
 }
