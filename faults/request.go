@@ -56,8 +56,83 @@ type chatRequest struct {
 }
 
 type chatMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string         `json:"role"`
+	Content messageContent `json:"content"`
+}
+
+// messageContent is a chat message's content: a string or a list of text
+// chunks. It decodes in the same pass as the request (no RawMessage copy
+// and second parse: the prompt is most of a RAG request's bytes). A value
+// of the wrong type is kept as err, so the caller can answer 422 with the
+// message's index, as TGI does.
+type messageContent struct {
+	text string
+	err  error
+}
+
+// UnmarshalJSON implements json.Unmarshaler. encoding/json has validated
+// the whole body before it calls this, so raw is well-formed JSON.
+func (c *messageContent) UnmarshalJSON(raw []byte) error {
+	*c = messageContent{}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	switch raw[0] {
+	case '"':
+		c.text = unquoteValid(raw)
+	case '[':
+		var chunks []contentChunk
+		if err := json.Unmarshal(raw, &chunks); err != nil {
+			c.err = err
+			return nil
+		}
+		var sb strings.Builder
+		for _, ch := range chunks {
+			sb.WriteString(ch.Text)
+		}
+		c.text = sb.String()
+	default:
+		c.err = errors.New("invalid type, expected a string or a list of chunks")
+	}
+	return nil
+}
+
+// unquoteValid decodes a JSON string literal already known to be valid.
+// Plain text and the common escapes take a fast path; \u escapes go to
+// encoding/json.
+func unquoteValid(raw []byte) string {
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body)
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch body[i] {
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case '"', '\\', '/':
+			out = append(out, body[i])
+		default: // 'u'
+			var s string
+			_ = json.Unmarshal(raw, &s) // raw is valid: cannot fail
+			return s
+		}
+	}
+	return string(out)
 }
 
 type contentChunk struct {
@@ -103,11 +178,10 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		}
 		var sb strings.Builder
 		for i, m := range *cr.Messages {
-			text, err := messageText(m.Content)
-			if err != nil {
-				return req, deserializeError(fmt.Sprintf("messages[%d].content: %v", i, err))
+			if m.Content.err != nil {
+				return req, deserializeError(fmt.Sprintf("messages[%d].content: %v", i, m.Content.err))
 			}
-			sb.WriteString(text)
+			sb.WriteString(m.Content.text)
 		}
 		if len(*cr.Messages) == 0 {
 			return req, validationError("`messages` cannot be empty")
@@ -204,33 +278,6 @@ func setMaxTokens(req *request, v *int64) *apiError {
 	}
 	req.maxTokens = int(min(*v, 1<<31-1))
 	return nil
-}
-
-// messageText extracts the text of a chat message's content: a string, a
-// list of {type, text} chunks, or null (tool calls).
-func messageText(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return "", nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	case '[':
-		var chunks []contentChunk
-		if err := json.Unmarshal(raw, &chunks); err != nil {
-			return "", err
-		}
-		var sb strings.Builder
-		for _, c := range chunks {
-			sb.WriteString(c.Text)
-		}
-		return sb.String(), nil
-	default:
-		return "", errors.New("invalid type, expected a string or a list of chunks")
-	}
 }
 
 // promptText extracts a completion prompt: a string or a list of strings.

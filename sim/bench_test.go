@@ -19,11 +19,17 @@ import (
 	"brownout/scenarios"
 )
 
+// benchWorkers is the number of vegeta workers (and connections) of the
+// throughput benchmark, on both sides of the comparison. On 2 cores, 16
+// gave the highest figures for both the bare handler and the chain (8 and
+// 32 were lower).
+const benchWorkers = 16
+
 // attackN sends n requests to url as fast as the workers allow and returns
 // the achieved rate in requests per second and the number of non-200s.
 func attackN(b *testing.B, url string, body []byte, n int) (float64, int) {
 	b.Helper()
-	atk := vegeta.NewAttacker(vegeta.Workers(64), vegeta.MaxWorkers(64), vegeta.KeepAlive(true), vegeta.Connections(64))
+	atk := vegeta.NewAttacker(vegeta.Workers(benchWorkers), vegeta.MaxWorkers(benchWorkers), vegeta.KeepAlive(true), vegeta.Connections(int(benchWorkers)))
 	pacer := countPacer(n)
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: url, Body: body, Header: http.Header{"Content-Type": {"application/json"}}})
 	start := time.Now()
@@ -87,11 +93,16 @@ func BenchmarkChainThroughput(b *testing.B) {
 	body := []byte(`{"question":"How does a circuit breaker decide to open?"}`)
 	var bare, chain float64
 	for b.Loop() {
-		var bad int
-		bare, _ = attackN(b, bareURL, body, n)
-		chain, bad = attackN(b, chainURL+"/assistant/query", body, n)
-		if bad > 0 {
-			b.Fatalf("%d of %d chain requests failed", bad, n)
+		// Alternate and keep the best of each side: a 2-core machine's
+		// throughput swings by tens of percent from run to run.
+		for range 3 {
+			r, _ := attackN(b, bareURL, body, n)
+			bare = max(bare, r)
+			r, bad := attackN(b, chainURL+"/assistant/query", body, n)
+			if bad > 0 {
+				b.Fatalf("%d of %d chain requests failed", bad, n)
+			}
+			chain = max(chain, r)
 		}
 	}
 	b.ReportMetric(bare, "bare-req/s")

@@ -269,10 +269,9 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 		vegetaEnc = vegeta.NewEncoder(vegetaOut)
 	}
 	interrupted := false
+	var stoppedAt time.Time // when an interrupt stopped the load
 	var drainTimer <-chan time.Time
 	var recErr error
-	spans := header.Phases
-	hdr := recording.Header{Phases: spans}
 loop:
 	for {
 		select {
@@ -287,7 +286,7 @@ loop:
 			if rec != nil {
 				if err := rec.Request(recording.Request{
 					Seq: res.Seq + 1, T: toScenario(start), Latency: toScenario(res.Latency), Status: int(res.Code),
-					Outcome: out, Reason: reason, Phase: hdr.PhaseAt(toScenario(start)), Breaker: hist.stateAt(end), Error: why,
+					Outcome: out, Reason: reason, Phase: header.PhaseAt(toScenario(start)), Breaker: hist.stateAt(end), Error: why,
 				}); err != nil && recErr == nil {
 					recErr = err
 				}
@@ -301,6 +300,7 @@ loop:
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
+				stoppedAt = time.Now()
 				atk.Stop()
 				drainTimer = time.After(r.drain)
 			}
@@ -316,7 +316,13 @@ loop:
 	closePools()
 	servers.stop()
 	fake.Close()
-	covered := toScenario(min(elapsed, pacer.Duration()))
+	// The recording covers the scenario up to its end, or up to the stop
+	// of an interrupted run (the drain after it sends no new requests).
+	covered := min(elapsed, pacer.Duration())
+	if interrupted {
+		covered = min(covered, stoppedAt.Sub(t0))
+	}
+	covered = toScenario(covered)
 	var closeErr error
 	if vegetaOut != nil {
 		closeErr = errors.Join(vegetaOut.Flush(), vegetaFile.Close())
