@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,7 +30,7 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Runs the assistant service (POST /assistant/query, GET /assistant/health/circuit-breaker,")
 		fmt.Fprintln(stderr, "GET /metrics). Settings: defaults, then environment variables (CIRCUIT_BREAKER_*, HF_*),")
-		fmt.Fprintln(stderr, "then these flags. See docs/assistant.md.")
+		fmt.Fprintln(stderr, "then these flags. See the README (section Assistant service).")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "flags:")
 		fs.PrintDefaults()
@@ -63,11 +62,8 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		logJSON      = fs.Bool("log-json", false, "log as JSON lines instead of text")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "brownout assistant: unexpected argument %q\n", fs.Arg(0))

@@ -27,7 +27,7 @@ func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "/, /models/{id}, /generate, /generate_stream; GET /health, /info, /metrics, /_brownout/stats)")
 		fmt.Fprintln(stderr, "with the faults you ask for. --config is YAML with the faults.Config fields; the flags below")
 		fmt.Fprintln(stderr, "override it and apply to every phase. Fault kinds: "+strings.Join(faults.Kinds(), ", ")+".")
-		fmt.Fprintln(stderr, "See docs/faults.md.")
+		fmt.Fprintln(stderr, "See the README (section Fake HuggingFace server).")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "flags:")
 		fs.PrintDefaults()
@@ -44,11 +44,8 @@ func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		concurrency = fs.Int("concurrency", 0, "requests in service at once, 0 = unlimited")
 		queue       = fs.Int("queue", 0, "requests waiting for service before 429 overloaded, 0 = unlimited")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "brownout fakehf: unexpected argument %q\n", fs.Arg(0))

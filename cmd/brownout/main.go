@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"syscall"
+
+	"github.com/spf13/pflag"
 )
 
 // Exit codes shared by every subcommand, so CI can tell a failed threshold
@@ -88,4 +91,20 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'brownout COMMAND --help' for a command's flags.")
+}
+
+// parseFlags parses a subcommand's flags. When parsing ends the command
+// (--help, or a bad flag, which it reports with the usage; pflag prints
+// nothing itself under ContinueOnError) it returns the exit code and false.
+func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, pflag.ErrHelp):
+		return exitOK, false
+	}
+	fmt.Fprintf(stderr, "brownout %s: %v\n", fs.Name(), err)
+	fs.Usage()
+	return exitUsage, false
 }

@@ -64,13 +64,8 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "flags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		// pflag returns the error silently under ContinueOnError.
-		fmt.Fprintf(stderr, "brownout sweep: %v (see 'brownout sweep --help')\n", err)
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if listMetrics {
 		for _, m := range sweep.MetricNames {

@@ -23,7 +23,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Checks scenario files (or built-in scenarios by name) and prints every error with")
 		fmt.Fprintln(stderr, "file:line:column and the field path. Exit status 0 when all are valid, 2 otherwise.")
-		fmt.Fprintln(stderr, "See docs/scenarios.md for the format.")
+		fmt.Fprintln(stderr, "See the README (section Scenarios) for the format.")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "flags:")
 		fs.PrintDefaults()
@@ -32,13 +32,8 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		printYAML = fs.Bool("print", false, "print each valid scenario as YAML with every default filled in (status lines go to stderr)")
 		schema    = fs.Bool("schema", false, "print the JSON Schema of the scenario format and exit")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "brownout validate: %v\n", err)
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if *schema {
 		if fs.NArg() > 0 {
