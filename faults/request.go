@@ -169,6 +169,10 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 	}
 	switch route {
 	case routeChat:
+		if fast, ok := decodeChatFast(body); ok {
+			req = fast
+			break
+		}
 		var cr chatRequest
 		if err := unmarshal(body, &cr); err != nil {
 			return req, err

@@ -47,3 +47,54 @@ func TestMessageContentTypes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChatFast checks that whenever the one-pass chat decoder accepts a
+// body, the general decoder accepts it too and decodes the same request.
+func FuzzChatFast(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi\nthere — é"}],"max_tokens":16,"stream":false}`,
+		`{"messages":[{"role":"user","content":"x"}]}`,
+		`{"messages":[],"max_tokens":0}`,
+		`{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":4294967295}`,
+		`{"messages":[{"role":"user","content":"x","extra":1}]}`,
+		` { "messages" : [ { "content" : "a\"b" , "role" : "u" } ] , "stream" : true } `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeChatFast(body)
+		if !ok {
+			return
+		}
+		fast.promptTokens = max(1, (len(fast.prompt)+3)/4)
+		// The general path, without the fast one in front of it.
+		var cr chatRequest
+		if err := unmarshal(body, &cr); err != nil {
+			t.Fatalf("fast decoder accepted %q, general decoder refuses it: %v", body, err)
+		}
+		var slow request
+		var sb []byte
+		for _, m := range *cr.Messages {
+			if m.Content.err != nil {
+				t.Fatalf("fast accepted %q with bad content %v", body, m.Content.err)
+			}
+			sb = append(sb, m.Content.text...)
+		}
+		slow.prompt = string(sb)
+		mt := cr.MaxTokens
+		if mt == nil {
+			mt = cr.MaxCompletionTokens
+		}
+		if err := setMaxTokens(&slow, mt); err != nil {
+			t.Fatalf("fast accepted %q, general says %v", body, err)
+		}
+		slow.stream = cr.Stream
+		if cr.Model != nil {
+			slow.model = *cr.Model
+		}
+		slow.promptTokens = max(1, (len(slow.prompt)+3)/4)
+		if fast != slow {
+			t.Fatalf("%q:\nfast %+v\nslow %+v", body, fast, slow)
+		}
+	})
+}
