@@ -96,7 +96,7 @@ func (r *runner) startProgress(sc *scenarios.Scenario, k float64, t0 time.Time, 
 }
 
 // final waits for the progress goroutine and reports the last snapshot.
-func (r *runner) final(sc *scenarios.Scenario, k float64, elapsed time.Duration, hist *breakerHistory, stats *liveStats) {
+func (r *runner) final(elapsed time.Duration) {
 	r.progressWG.Wait()
 	if r.progress != nil {
 		r.progress(r.tracker.snapshot(r.tracker.t0.Add(elapsed), true))

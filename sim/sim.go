@@ -311,7 +311,7 @@ loop:
 	}
 	elapsed := time.Since(t0)
 	close(progressDone)
-	r.final(sc, k, elapsed, hist, stats)
+	r.final(elapsed)
 
 	closePools()
 	servers.stop()
