@@ -73,7 +73,7 @@ func BenchmarkChainThroughput(b *testing.B) {
 	}))
 	defer stopBare()
 
-	fake, err := faults.New(faults.Config{Model: upstreamModel, Phases: []faults.Phase{{Name: "healthy", Duration: time.Hour, Tokens: 16}}})
+	fake, err := faults.New(faults.Config{Model: faults.DefaultModel, Phases: []faults.Phase{{Name: "healthy", Duration: time.Hour, Tokens: 16}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func BenchmarkChainThroughput(b *testing.B) {
 	defer stopFake()
 	cfg := assistant.DefaultConfig()
 	cfg.UpstreamURL = fakeURL
-	cfg.Model = upstreamModel
+	cfg.Model = faults.DefaultModel
 	svc, err := assistant.New(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -19,19 +19,12 @@ import (
 type breakerHistory struct {
 	enabled bool
 	mu      sync.RWMutex
-	t0      time.Time
 	at      []time.Time
 	to      []string
 }
 
 func newBreakerHistory(enabled bool) *breakerHistory {
 	return &breakerHistory{enabled: enabled}
-}
-
-func (h *breakerHistory) start(t0 time.Time) {
-	h.mu.Lock()
-	h.t0 = t0
-	h.mu.Unlock()
 }
 
 // add records a transition. It runs inside gobreaker's OnStateChange, under

@@ -9,9 +9,6 @@ import (
 	"brownout/scenarios"
 )
 
-// upstreamModel is the model id the fake serves and the assistant asks for.
-const upstreamModel = "meta-llama/Llama-3.1-8B-Instruct"
-
 // MinScaledDuration is the shortest real duration that a time-compressed
 // scenario may ask the machine to time. Go's timers fire within tens of
 // microseconds on an idle Linux box, but on a loaded 2-core machine the
@@ -73,7 +70,7 @@ func assistantConfig(sc *scenarios.Scenario, upstreamURL string) assistant.Confi
 	cfg.Breaker.Scope = b.Scope
 	cfg.CallTimeout = b.CallTimeout.D()
 	cfg.UpstreamURL = upstreamURL
-	cfg.Model = upstreamModel
+	cfg.Model = faults.DefaultModel
 	cfg.Token = ""
 	a := sc.Assistant
 	cfg.Mode = a.Mode
@@ -88,7 +85,7 @@ func assistantConfig(sc *scenarios.Scenario, upstreamURL string) assistant.Confi
 // faultsConfig translates a (time-compressed) scenario into the fake
 // server's timeline.
 func faultsConfig(sc *scenarios.Scenario) faults.Config {
-	cfg := faults.Config{Model: upstreamModel, Seed: sc.Seed}
+	cfg := faults.Config{Model: faults.DefaultModel, Seed: sc.Seed}
 	for _, p := range sc.Phases {
 		fp := faults.Phase{
 			Name:        p.Name,

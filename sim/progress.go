@@ -26,6 +26,7 @@ func (s *liveStats) add(o recording.Outcome) {
 // progressTracker turns counter deltas into per-interval shares.
 type progressTracker struct {
 	sc                  *scenarios.Scenario
+	header              *recording.Header
 	k                   float64
 	t0                  time.Time
 	hist                *breakerHistory
@@ -45,7 +46,7 @@ func (p *progressTracker) snapshot(now time.Time, done bool) Progress {
 		Done:     done,
 	}
 	pr.Elapsed = min(pr.Elapsed, pr.Total)
-	pr.Phase = phaseAt(p.sc, pr.Elapsed)
+	pr.Phase = p.header.PhaseAt(pr.Elapsed)
 	if dt := now.Sub(p.lastT); dt > 0 {
 		pr.Rate = float64(dn) / (dt.Seconds() * p.k)
 	}
@@ -57,24 +58,10 @@ func (p *progressTracker) snapshot(now time.Time, done bool) Progress {
 	return pr
 }
 
-func phaseAt(sc *scenarios.Scenario, t time.Duration) string {
-	var at time.Duration
-	for _, p := range sc.Phases {
-		at += p.Duration.D()
-		if t < at {
-			return p.Name
-		}
-	}
-	if len(sc.Phases) == 0 {
-		return ""
-	}
-	return sc.Phases[len(sc.Phases)-1].Name
-}
-
 // startProgress reports progress every r.progressEvery until done is closed.
-func (r *runner) startProgress(sc *scenarios.Scenario, k float64, t0 time.Time, hist *breakerHistory, stats *liveStats) chan struct{} {
+func (r *runner) startProgress(sc *scenarios.Scenario, header *recording.Header, k float64, t0 time.Time, hist *breakerHistory, stats *liveStats) chan struct{} {
 	done := make(chan struct{})
-	r.tracker = &progressTracker{sc: sc, k: k, t0: t0, lastT: t0, hist: hist, stats: stats}
+	r.tracker = &progressTracker{sc: sc, header: header, k: k, t0: t0, lastT: t0, hist: hist, stats: stats}
 	if r.progress == nil || r.progressEvery <= 0 {
 		return done
 	}

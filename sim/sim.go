@@ -257,12 +257,11 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 	src := newQuestionSource(queries, float64(sc.Load.RepeatRatio), sc.Seed)
 
 	t0 = time.Now()
-	hist.start(t0)
 	fake.StartTimeline(t0)
 	results := atk.Attack(newTargeter(target, src, 0), pacer, pacer.Duration()+time.Millisecond, sc.Name)
 
 	stats := &liveStats{}
-	progressDone := r.startProgress(sc, k, t0, hist, stats)
+	progressDone := r.startProgress(sc, &header, k, t0, hist, stats)
 
 	var vegetaEnc vegeta.Encoder
 	if vegetaOut != nil {

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bufio"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -11,26 +10,24 @@ import (
 	"sync"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"brownout/assistant"
 )
 
-//go:embed queries.txt
-var builtinQueries string
-
 // LoadQueries returns the query set named by a scenario's load.queries:
-// "builtin" (or empty) for the embedded questions about resilience, or a
-// path to a text file with one question per line (blank lines and lines
-// starting with # are skipped).
+// "builtin" (or empty) for the built-in assistant's sample questions, which
+// its embedded corpus answers, or a path to a text file with one question
+// per line (blank lines and lines starting with # are skipped).
 func LoadQueries(spec string) ([]string, error) {
-	text := builtinQueries
-	if spec != "" && spec != "builtin" {
-		b, err := os.ReadFile(spec)
-		if err != nil {
-			return nil, fmt.Errorf("queries: %w", err)
-		}
-		text = string(b)
+	if spec == "" || spec == "builtin" {
+		return assistant.SampleQuestions(), nil
+	}
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		return nil, fmt.Errorf("queries: %w", err)
 	}
 	var qs []string
-	sc := bufio.NewScanner(strings.NewReader(text))
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
