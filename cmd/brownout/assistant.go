@@ -35,33 +35,39 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "flags:")
 		fs.PrintDefaults()
 	}
-	d := assistant.DefaultConfig()
-	var (
-		listen       = fs.String("listen", "127.0.0.1:8000", "address to listen on (loopback unless you say otherwise)")
-		upstream     = fs.String("upstream", "", "base URL of the HuggingFace inference API (env HF_API_BASE; default "+d.UpstreamURL+")")
-		model        = fs.String("model", "", "model id (env HF_MODEL; default "+d.Model+")")
-		mode         = fs.String("mode", "", "upstream endpoint: chat, text or auto (env HF_MODE; default chat)")
-		maxTokens    = fs.Int("max-tokens", 0, "max_tokens sent upstream; 0 leaves it to the upstream")
-		breakerFlag  = fs.String("breaker", "", "on, or off to call the upstream without a breaker (env CIRCUIT_BREAKER_ENABLED; default on)")
-		name         = fs.String("name", "", "breaker name (env CIRCUIT_BREAKER_NAME; default "+d.Breaker.Name+")")
-		policy       = fs.String("policy", "", "trip policy: consecutive or ratio (env CIRCUIT_BREAKER_POLICY; default consecutive)")
-		failThresh   = fs.Uint32("fail-threshold", 0, "consecutive failures that trip the breaker (env CIRCUIT_BREAKER_FAIL_THRESHOLD; default 5)")
-		failureRatio = fs.Float64("failure-ratio", 0, "failure ratio that trips the breaker, policy ratio (env CIRCUIT_BREAKER_FAILURE_RATIO; default 0.5)")
-		minRequests  = fs.Uint32("min-requests", 0, "calls needed before policy ratio may trip (env CIRCUIT_BREAKER_MIN_REQUESTS; default 20)")
-		resetTimeout = fs.Duration("reset-timeout", 0, "time open before half-open (env CIRCUIT_BREAKER_RESET_TIMEOUT; default 60s)")
-		halfOpenMax  = fs.Uint32("half-open-max", 0, "probes let through while half-open (env CIRCUIT_BREAKER_HALF_OPEN_MAX_REQUESTS; default 1)")
-		interval     = fs.Duration("interval", 0, "closed-state count reset period, 0 = never (env CIRCUIT_BREAKER_INTERVAL)")
-		scope        = fs.String("scope", "", "shared or per-endpoint (env CIRCUIT_BREAKER_SCOPE; default shared)")
-		callTimeout  = fs.Duration("call-timeout", 0, "timeout of one upstream call (env CIRCUIT_BREAKER_TIMEOUT_SECONDS; default 30s)")
-		topK         = fs.Int("top-k", 0, "chunks retrieved per question (default 5)")
-		cacheSize    = fs.Int("cache-size", 0, "L1 cache entries, 0 disables it (default 1000)")
-		cacheTTL     = fs.Duration("cache-ttl", 0, "L1 cache entry lifetime, 0 = forever (default 10m)")
-		excerpts     = fs.Int("excerpts", 0, "excerpts in a level-2 fallback (default 3)")
-		excerptChars = fs.Int("excerpt-chars", 0, "characters per excerpt (default 200)")
-		corpus       = fs.String("corpus", "", "folder of Markdown files to retrieve from (default: the embedded corpus)")
-		logLevel     = fs.String("log-level", "info", "log level: debug, info, warn or error")
-		logJSON      = fs.Bool("log-json", false, "log as JSON lines instead of text")
-	)
+	// Settings are layered: defaults, then the environment, then the flags.
+	// The flags are bound to the environment's result, so a flag the user
+	// does not give leaves that value alone (and --help shows it). Every
+	// problem is reported at once: the environment's, then the flags'.
+	var flagErrs []string
+	cfg, err := assistant.ConfigFromEnv(assistantGetenv, assistant.DefaultConfig())
+	if err != nil {
+		flagErrs = append(flagErrs, strings.Split(err.Error(), "\n")...)
+	}
+	listen := fs.String("listen", "127.0.0.1:8000", "address to listen on (loopback unless you say otherwise)")
+	fs.StringVar(&cfg.UpstreamURL, "upstream", cfg.UpstreamURL, "base URL of the HuggingFace inference API (env HF_API_BASE)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model id (env HF_MODEL)")
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "upstream endpoint: chat, text or auto (env HF_MODE)")
+	fs.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "max_tokens sent upstream; 0 leaves it to the upstream")
+	breakerFlag := fs.String("breaker", "", "on, or off to call the upstream without a breaker (env CIRCUIT_BREAKER_ENABLED; default on)")
+	fs.StringVar(&cfg.Breaker.Name, "name", cfg.Breaker.Name, "breaker name (env CIRCUIT_BREAKER_NAME)")
+	fs.StringVar(&cfg.Breaker.Policy, "policy", cfg.Breaker.Policy, "trip policy: consecutive or ratio (env CIRCUIT_BREAKER_POLICY)")
+	fs.Uint32Var(&cfg.Breaker.FailThreshold, "fail-threshold", cfg.Breaker.FailThreshold, "consecutive failures that trip the breaker (env CIRCUIT_BREAKER_FAIL_THRESHOLD)")
+	fs.Float64Var(&cfg.Breaker.FailureRatio, "failure-ratio", cfg.Breaker.FailureRatio, "failure ratio that trips the breaker, policy ratio (env CIRCUIT_BREAKER_FAILURE_RATIO)")
+	fs.Uint32Var(&cfg.Breaker.MinRequests, "min-requests", cfg.Breaker.MinRequests, "calls needed before policy ratio may trip (env CIRCUIT_BREAKER_MIN_REQUESTS)")
+	fs.DurationVar(&cfg.Breaker.ResetTimeout, "reset-timeout", cfg.Breaker.ResetTimeout, "time open before half-open (env CIRCUIT_BREAKER_RESET_TIMEOUT)")
+	fs.Uint32Var(&cfg.Breaker.HalfOpenMaxRequests, "half-open-max", cfg.Breaker.HalfOpenMaxRequests, "probes let through while half-open (env CIRCUIT_BREAKER_HALF_OPEN_MAX_REQUESTS)")
+	fs.DurationVar(&cfg.Breaker.Interval, "interval", cfg.Breaker.Interval, "closed-state count reset period, 0 = never (env CIRCUIT_BREAKER_INTERVAL)")
+	fs.StringVar(&cfg.Breaker.Scope, "scope", cfg.Breaker.Scope, "shared or per-endpoint (env CIRCUIT_BREAKER_SCOPE)")
+	fs.DurationVar(&cfg.CallTimeout, "call-timeout", cfg.CallTimeout, "timeout of one upstream call (env CIRCUIT_BREAKER_TIMEOUT_SECONDS)")
+	fs.IntVar(&cfg.TopK, "top-k", cfg.TopK, "chunks retrieved per question")
+	fs.IntVar(&cfg.CacheSize, "cache-size", cfg.CacheSize, "L1 cache entries, 0 disables it")
+	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "L1 cache entry lifetime, 0 = forever")
+	fs.IntVar(&cfg.ExcerptCount, "excerpts", cfg.ExcerptCount, "excerpts in a level-2 fallback")
+	fs.IntVar(&cfg.ExcerptChars, "excerpt-chars", cfg.ExcerptChars, "characters per excerpt")
+	fs.StringVar(&cfg.CorpusDir, "corpus", cfg.CorpusDir, "folder of Markdown files to retrieve from (default: the embedded corpus)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log as JSON lines instead of text")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -69,27 +75,7 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "brownout assistant: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-
-	// Report every problem at once: the environment's, then the flags'.
-	var flagErrs []string
-	cfg, err := assistant.ConfigFromEnv(assistantGetenv, d)
-	if err != nil {
-		flagErrs = append(flagErrs, strings.Split(err.Error(), "\n")...)
-	}
-	set := fs.Changed
-	if set("upstream") {
-		cfg.UpstreamURL = *upstream
-	}
-	if set("model") {
-		cfg.Model = *model
-	}
-	if set("mode") {
-		cfg.Mode = *mode
-	}
-	if set("max-tokens") {
-		cfg.MaxTokens = *maxTokens
-	}
-	if set("breaker") {
+	if fs.Changed("breaker") {
 		switch strings.ToLower(*breakerFlag) {
 		case "on", "true":
 			cfg.Breaker.Enabled = true
@@ -98,54 +84,6 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		default:
 			flagErrs = append(flagErrs, fmt.Sprintf("--breaker=%q is invalid: want on or off", *breakerFlag))
 		}
-	}
-	if set("name") {
-		cfg.Breaker.Name = *name
-	}
-	if set("policy") {
-		cfg.Breaker.Policy = *policy
-	}
-	if set("fail-threshold") {
-		cfg.Breaker.FailThreshold = *failThresh
-	}
-	if set("failure-ratio") {
-		cfg.Breaker.FailureRatio = *failureRatio
-	}
-	if set("min-requests") {
-		cfg.Breaker.MinRequests = *minRequests
-	}
-	if set("reset-timeout") {
-		cfg.Breaker.ResetTimeout = *resetTimeout
-	}
-	if set("half-open-max") {
-		cfg.Breaker.HalfOpenMaxRequests = *halfOpenMax
-	}
-	if set("interval") {
-		cfg.Breaker.Interval = *interval
-	}
-	if set("scope") {
-		cfg.Breaker.Scope = *scope
-	}
-	if set("call-timeout") {
-		cfg.CallTimeout = *callTimeout
-	}
-	if set("top-k") {
-		cfg.TopK = *topK
-	}
-	if set("cache-size") {
-		cfg.CacheSize = *cacheSize
-	}
-	if set("cache-ttl") {
-		cfg.CacheTTL = *cacheTTL
-	}
-	if set("excerpts") {
-		cfg.ExcerptCount = *excerpts
-	}
-	if set("excerpt-chars") {
-		cfg.ExcerptChars = *excerptChars
-	}
-	if set("corpus") {
-		cfg.CorpusDir = *corpus
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
