@@ -38,16 +38,18 @@ func (s *chatScanner) eat(c byte) bool {
 	return false
 }
 
-// str reads a string, decoding the simple escapes; \u escapes, control
-// characters and invalid UTF-8 (which encoding/json would replace) are
-// refused.
-func (s *chatScanner) str() (string, bool) {
+// span finds the string literal at the cursor and moves past it. It
+// returns the literal's inside (escapes not decoded) and whether it holds
+// an escape. Literals encoding/json would decode differently from their
+// bytes (\u escapes, control characters, invalid UTF-8, which it replaces)
+// are refused.
+func (s *chatScanner) span() (inside []byte, escaped, ok bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return "", false
+		return nil, false, false
 	}
 	start := s.i + 1
-	plain, ascii := true, true
+	ascii := true
 	j := start
 	for ; j < len(s.b); j++ {
 		c := s.b[j]
@@ -55,32 +57,93 @@ func (s *chatScanner) str() (string, bool) {
 			break
 		}
 		if c < 0x20 {
-			return "", false
+			return nil, false, false
 		}
 		if c >= 0x80 {
 			ascii = false
 		}
 		if c == '\\' {
-			plain = false
+			escaped = true
 			j++
 			if j >= len(s.b) {
-				return "", false
+				return nil, false, false
 			}
 			switch s.b[j] {
 			case 'n', 't', 'r', 'b', 'f', '"', '\\', '/':
 			default:
-				return "", false
+				return nil, false, false
 			}
 		}
 	}
 	if j >= len(s.b) || (!ascii && !utf8.Valid(s.b[start:j])) {
-		return "", false
+		return nil, false, false
 	}
 	s.i = j + 1
-	if plain {
-		return string(s.b[start:j]), true
+	return s.b[start:j], escaped, true
+}
+
+// str reads a string, decoding the simple escapes.
+func (s *chatScanner) str() (string, bool) {
+	inside, escaped, ok := s.span()
+	if !ok {
+		return "", false
 	}
-	return unquoteValid(s.b[start-1 : j+1]), true
+	if !escaped {
+		return string(inside), true
+	}
+	return unquoteValid(s.b[s.i-len(inside)-2 : s.i]), true
+}
+
+// key reads an object key without copying it; keys with escapes are left
+// to the general decoder.
+func (s *chatScanner) key() ([]byte, bool) {
+	inside, escaped, ok := s.span()
+	return inside, ok && !escaped
+}
+
+// hashStr reads a string and feeds its decoded bytes to the prompt hash
+// without building the string: the content of a RAG prompt is most of the
+// body, and the hash and length are all the model needs of it.
+func (s *chatScanner) hashStr(h *uint64, n *int) bool {
+	inside, escaped, ok := s.span()
+	if !ok {
+		return false
+	}
+	if !escaped {
+		*h = fnv1a(*h, inside)
+		*n += len(inside)
+		return true
+	}
+	x := *h
+	for i := 0; i < len(inside); i++ {
+		c := inside[i]
+		if c == '\\' {
+			i++
+			c = unescape(inside[i])
+		}
+		x = (x ^ uint64(c)) * fnvPrime
+		*n++
+	}
+	*h = x
+	return true
+}
+
+// unescape decodes the letter of a simple JSON escape (span has refused
+// the others).
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 't':
+		return '\t'
+	case 'r':
+		return '\r'
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	}
+	return c // '"', '\\', '/'
 }
 
 // uint reads a non-negative JSON integer that fits TGI's u32.
@@ -120,8 +183,9 @@ func (s *chatScanner) boolean() (bool, bool) {
 	return false, false
 }
 
-// messages reads [{"role": "...", "content": "..."}, ...] into the prompt.
-func (s *chatScanner) messages(prompt *[]byte) (int, bool) {
+// messages reads [{"role": "...", "content": "..."}, ...] into the prompt's
+// hash and length.
+func (s *chatScanner) messages(h *uint64, size *int) (int, bool) {
 	if !s.eat('[') {
 		return 0, false
 	}
@@ -138,23 +202,21 @@ func (s *chatScanner) messages(prompt *[]byte) (int, bool) {
 			if first && s.eat('}') {
 				break
 			}
-			key, ok := s.str()
+			key, ok := s.key()
 			if !ok || !s.eat(':') {
 				return 0, false
 			}
 			switch {
-			case key == "role" && !seenRole:
+			case string(key) == "role" && !seenRole:
 				seenRole = true
-				if _, ok := s.str(); !ok {
+				if _, _, ok := s.span(); !ok {
 					return 0, false
 				}
-			case key == "content" && !seenContent:
+			case string(key) == "content" && !seenContent:
 				seenContent = true
-				text, ok := s.str()
-				if !ok {
+				if !s.hashStr(h, size) {
 					return 0, false
 				}
-				*prompt = append(*prompt, text...)
 			default:
 				return 0, false
 			}
@@ -186,7 +248,7 @@ func decodeChatFast(body []byte) (request, bool) {
 	if !s.eat('{') {
 		return req, false
 	}
-	var prompt []byte
+	hash, promptLen := uint64(fnvOffset), 0
 	var seen [5]bool // model, messages, max_tokens, max_completion_tokens, stream
 	var maxTokens, maxCompletion int64 = -1, -1
 	msgs := -1
@@ -194,18 +256,18 @@ func decodeChatFast(body []byte) (request, bool) {
 		if first && s.eat('}') {
 			break
 		}
-		key, ok := s.str()
+		key, ok := s.key()
 		if !ok || !s.eat(':') {
 			return req, false
 		}
 		idx := -1
-		switch key {
+		switch string(key) {
 		case "model":
 			idx = 0
 			req.model, ok = s.str()
 		case "messages":
 			idx = 1
-			msgs, ok = s.messages(&prompt)
+			msgs, ok = s.messages(&hash, &promptLen)
 		case "max_tokens":
 			idx = 2
 			maxTokens, ok = s.uint()
@@ -241,6 +303,6 @@ func decodeChatFast(body []byte) (request, bool) {
 	if mt > 0 {
 		req.maxTokens = int(min(mt, 1<<31-1))
 	}
-	req.prompt = string(prompt)
+	req.promptHash, req.promptLen = hash, promptLen
 	return req, true
 }

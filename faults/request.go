@@ -11,13 +11,19 @@ import (
 
 // request is what the server needs from a decoded inference request.
 type request struct {
-	prompt       string // all prompt text, seeds the generated text
+	promptHash   uint64 // FNV-1a of all prompt text: seeds the generated text
+	promptLen    int    // bytes of prompt text
 	promptTokens int    // usage.prompt_tokens
 	maxTokens    int    // 0 = not given (phase default applies)
 	stream       bool
 	includeUsage bool   // chat stream_options.include_usage
 	model        string // the request's model, "" if absent
 	details      bool   // /generate(_stream) parameters.details
+}
+
+// setPrompt records what the server keeps of the prompt text.
+func (r *request) setPrompt(p string) {
+	r.promptHash, r.promptLen = fnv1a(fnvOffset, p), len(p)
 }
 
 // apiError is a client mistake answered with a realistic status and body.
@@ -190,7 +196,7 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		if len(*cr.Messages) == 0 {
 			return req, validationError("`messages` cannot be empty")
 		}
-		req.prompt = sb.String()
+		req.setPrompt(sb.String())
 		mt := cr.MaxTokens
 		if mt == nil {
 			mt = cr.MaxCompletionTokens
@@ -212,7 +218,7 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		if err != nil {
 			return req, err
 		}
-		req.prompt = prompt
+		req.setPrompt(prompt)
 		if err := setMaxTokens(&req, cr.MaxTokens); err != nil {
 			return req, err
 		}
@@ -231,7 +237,7 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		if *gr.Inputs == "" {
 			return req, validationError("`inputs` cannot be empty")
 		}
-		req.prompt = *gr.Inputs
+		req.setPrompt(*gr.Inputs)
 		req.details = route != routeCompat
 		if p := gr.Parameters; p != nil {
 			if err := setMaxTokens(&req, p.MaxNewTokens); err != nil {
@@ -245,7 +251,7 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 	default:
 		return req, &apiError{http.StatusNotFound, nil, nil}
 	}
-	req.promptTokens = max(1, (len(req.prompt)+3)/4)
+	req.promptTokens = max(1, (req.promptLen+3)/4)
 	return req, nil
 }
 

@@ -93,7 +93,7 @@ func (s *Server) serveModel(ex *exchange) {
 		n, eos = p.tokens, true
 	}
 	n = min(n, s.maxTokens)
-	ex.gen = generate(s.seed, ex.req.prompt, n, eos, ex.gen.text)
+	ex.gen = generate(s.seed, ex.req.promptHash, n, eos, ex.gen.text)
 
 	if ex.req.stream {
 		s.serveStream(ex)

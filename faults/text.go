@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"hash/fnv"
 	"strconv"
 	"unicode/utf8"
 )
@@ -97,12 +96,25 @@ func (g generation) finishReason(chat bool) string {
 	}
 }
 
-// generate plans n tokens for prompt. The text depends only on seed and
-// prompt; eos reports whether the model stops by itself (no max_tokens).
-func generate(seed int64, prompt string, n int, eos bool, dst []uint8) generation {
-	h := fnv.New64a()
-	h.Write([]byte(prompt))
-	x := h.Sum64() ^ uint64(seed)*0x9e3779b97f4a7c15
+// FNV-1a, 64 bit: the prompt's hash, computed as the request is decoded.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnv1a continues the FNV-1a hash h over p.
+func fnv1a[T string | []byte](h uint64, p T) uint64 {
+	for i := 0; i < len(p); i++ {
+		h = (h ^ uint64(p[i])) * fnvPrime
+	}
+	return h
+}
+
+// generate plans n tokens for the prompt whose hash is promptHash. The
+// text depends only on seed and prompt; eos reports whether the model
+// stops by itself (no max_tokens).
+func generate(seed int64, promptHash uint64, n int, eos bool, dst []uint8) generation {
+	x := promptHash ^ uint64(seed)*0x9e3779b97f4a7c15
 	textN := n
 	if eos {
 		textN = n - 1

@@ -2,8 +2,24 @@ package faults
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"testing"
 )
+
+// TestFNV1a pins the prompt hash to the standard library's FNV-1a, so the
+// generated text of a prompt and seed does not change with the decoder.
+func TestFNV1a(t *testing.T) {
+	for _, s := range []string{"", "a", "Context:\n[1] é 日本", "hello world"} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if got, want := fnv1a(fnvOffset, s), h.Sum64(); got != want {
+			t.Errorf("fnv1a(%q) = %x, want %x", s, got, want)
+		}
+		if got, want := fnv1a(fnv1a(fnvOffset, s[:len(s)/2]), []byte(s[len(s)/2:])), h.Sum64(); got != want {
+			t.Errorf("fnv1a in two parts (%q) = %x, want %x", s, got, want)
+		}
+	}
+}
 
 // FuzzUnquoteValid checks the fast string decoder of chat content against
 // encoding/json on every valid JSON string literal.
@@ -66,7 +82,7 @@ func FuzzChatFast(f *testing.F) {
 		if !ok {
 			return
 		}
-		fast.promptTokens = max(1, (len(fast.prompt)+3)/4)
+		fast.promptTokens = max(1, (fast.promptLen+3)/4)
 		// The general path, without the fast one in front of it.
 		var cr chatRequest
 		if err := unmarshal(body, &cr); err != nil {
@@ -80,7 +96,7 @@ func FuzzChatFast(f *testing.F) {
 			}
 			sb = append(sb, m.Content.text...)
 		}
-		slow.prompt = string(sb)
+		slow.setPrompt(string(sb))
 		mt := cr.MaxTokens
 		if mt == nil {
 			mt = cr.MaxCompletionTokens
@@ -92,7 +108,7 @@ func FuzzChatFast(f *testing.F) {
 		if cr.Model != nil {
 			slow.model = *cr.Model
 		}
-		slow.promptTokens = max(1, (len(slow.prompt)+3)/4)
+		slow.promptTokens = max(1, (slow.promptLen+3)/4)
 		if fast != slow {
 			t.Fatalf("%q:\nfast %+v\nslow %+v", body, fast, slow)
 		}
