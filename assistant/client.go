@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,34 +120,55 @@ func excludedFromBreaker(err error) bool {
 	return errors.Is(err, context.Canceled)
 }
 
-// client calls the HuggingFace inference API.
+// client calls the HuggingFace inference API. It calls its RoundTripper
+// directly rather than through an http.Client: the assistant never follows
+// redirects, keeps no cookies and bounds each call with its own context,
+// so a Client would only add a header copy and a second cancel context to
+// every call on the assistant's hottest path.
 type client struct {
-	http      *http.Client
-	chatURL   string
-	textURL   string
+	rt        http.RoundTripper
+	chatURL   *url.URL
+	textURL   *url.URL
 	modelJSON []byte
-	auth      string // "Bearer <token>" or ""
+	auth      []string // {"Bearer <token>"} or nil
 	timeout   time.Duration
 	maxTokens int
 }
 
-func newClient(cfg Config, rt http.RoundTripper) *client {
+// newClient checks the upstream base URL: it must be absolute http(s).
+func newClient(cfg Config, rt http.RoundTripper) (*client, error) {
 	base := strings.TrimRight(cfg.UpstreamURL, "/")
+	chatURL, err := parseUpstreamURL(base + "/v1/chat/completions")
+	if err != nil {
+		return nil, err
+	}
+	textURL, err := parseUpstreamURL(base + "/models/" + strings.TrimLeft(cfg.Model, "/"))
+	if err != nil {
+		return nil, err
+	}
 	c := &client{
-		http:      &http.Client{Transport: rt},
-		chatURL:   base + "/v1/chat/completions",
-		textURL:   base + "/models/" + strings.TrimLeft(cfg.Model, "/"),
+		rt:        rt,
+		chatURL:   chatURL,
+		textURL:   textURL,
 		modelJSON: appendJSONString(nil, cfg.Model),
 		timeout:   cfg.CallTimeout,
 		maxTokens: cfg.MaxTokens,
 	}
 	if cfg.Token != "" {
-		c.auth = "Bearer " + cfg.Token
+		c.auth = []string{"Bearer " + cfg.Token}
 	}
-	// Never follow redirects: an inference API does not redirect, and a
-	// redirect loop would hide a misconfigured base URL.
-	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return c
+	return c, nil
+}
+
+func parseUpstreamURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("upstream URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("upstream URL %q: want an absolute http or https URL", raw)
+	}
+	return u, nil
 }
 
 // prompt is what the assistant asks the model. Both parts are already
@@ -227,28 +249,37 @@ func (c *client) call(ctx context.Context, endpoint string, p prompt) (string, e
 	// The request body is not pooled: a RoundTripper may read it after
 	// RoundTrip has returned.
 	body := make([]byte, 0, 160+len(c.modelJSON)+len(p.system)+len(p.user))
-	url := c.chatURL
+	target := c.chatURL
 	if endpoint == EndpointChat {
 		body = c.appendChatRequest(body, p)
 	} else {
-		url = c.textURL
+		target = c.textURL
 		body = c.appendTextRequest(body, p)
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return "", &UpstreamError{Kind: KindTransport, Endpoint: endpoint, Err: err}
+	u := *target
+	req := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": headerJSON, "Accept": headerJSON},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if c.auth != "" {
-		req.Header.Set("Authorization", c.auth)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	if c.auth != nil {
+		req.Header["Authorization"] = c.auth
 	}
+	req = req.WithContext(callCtx)
 
-	resp, err := c.http.Do(req)
+	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
+		// The message an http.Client would give: `Post "URL": ...`.
+		err = &url.Error{Op: "Post", URL: u.String(), Err: err}
 		return "", c.transportError(ctx, callCtx, endpoint, 0, err)
 	}
 	defer resp.Body.Close()

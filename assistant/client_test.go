@@ -1,6 +1,7 @@
 package assistant
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,7 +39,7 @@ func TestClientChatRequestAndAnswer(t *testing.T) {
 			cfg := testConfig()
 			cfg.Token = token
 			cfg.MaxTokens = 64
-			c := newClient(cfg, mt)
+			c := mustClient(t, cfg, mt)
 			answer, err := c.call(context.Background(), EndpointChat, newPrompt("sys", "user q"))
 			if err != nil {
 				t.Fatalf("call: %v", err)
@@ -83,7 +84,7 @@ func TestClientTextRequestAndAnswer(t *testing.T) {
 			})
 			cfg := testConfig()
 			cfg.MaxTokens = 32
-			answer, err := newClient(cfg, mt).call(context.Background(), EndpointText, newPrompt("S", "U"))
+			answer, err := mustClient(t, cfg, mt).call(context.Background(), EndpointText, newPrompt("S", "U"))
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
@@ -160,7 +161,7 @@ func TestClientErrors(t *testing.T) {
 			mt := httpmock.NewMockTransport()
 			mt.RegisterResponder(http.MethodPost, chatURL, tc.responder)
 			mt.RegisterResponder(http.MethodPost, textURL, tc.responder)
-			_, err := newClient(testConfig(), mt).call(context.Background(), tc.endpoint, newPrompt("", "q"))
+			_, err := mustClient(t, testConfig(), mt).call(context.Background(), tc.endpoint, newPrompt("", "q"))
 			var ue *UpstreamError
 			if !errors.As(err, &ue) {
 				t.Fatalf("err = %v (%T), want *UpstreamError", err, err)
@@ -196,7 +197,7 @@ func TestClientTimeout(t *testing.T) {
 	cfg := testConfig()
 	cfg.CallTimeout = 30 * time.Millisecond
 	start := time.Now()
-	_, err := newClient(cfg, mt).call(context.Background(), EndpointChat, newPrompt("", "q"))
+	_, err := mustClient(t, cfg, mt).call(context.Background(), EndpointChat, newPrompt("", "q"))
 	elapsed := time.Since(start)
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Kind != KindTimeout || !ue.Timeout() {
@@ -222,7 +223,7 @@ func TestClientTimeoutWhileReadingBody(t *testing.T) {
 		resp.Body = io.NopCloser(ctxReader{r.Context()})
 		return resp, nil
 	})
-	_, err := newClient(cfg, rt).call(context.Background(), EndpointChat, newPrompt("", "q"))
+	_, err := mustClient(t, cfg, rt).call(context.Background(), EndpointChat, newPrompt("", "q"))
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Kind != KindTimeout || ue.StatusCode != 200 {
 		t.Fatalf("err = %v, want a timeout with status 200", err)
@@ -243,7 +244,7 @@ func TestClientCallerCancelled(t *testing.T) {
 	mt.RegisterResponder(http.MethodPost, chatURL, blockUntilCancelled)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(10*time.Millisecond, cancel)
-	_, err := newClient(testConfig(), mt).call(ctx, EndpointChat, newPrompt("", "q"))
+	_, err := mustClient(t, testConfig(), mt).call(ctx, EndpointChat, newPrompt("", "q"))
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Kind != KindCanceled {
 		t.Fatalf("err = %v, want a canceled *UpstreamError", err)
@@ -261,9 +262,61 @@ func TestClientBodyTooLarge(t *testing.T) {
 	mt := httpmock.NewMockTransport()
 	big := `{"choices":[{"message":{"content":"` + strings.Repeat("a", maxUpstreamBody) + `"}}]}`
 	mt.RegisterResponder(http.MethodPost, chatURL, httpmock.NewStringResponder(200, big))
-	_, err := newClient(testConfig(), mt).call(context.Background(), EndpointChat, newPrompt("", "q"))
+	_, err := mustClient(t, testConfig(), mt).call(context.Background(), EndpointChat, newPrompt("", "q"))
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Kind != KindMalformed {
 		t.Fatalf("err = %v, want malformed", err)
+	}
+}
+
+// TestClientRequestFraming checks what the client builds by hand instead
+// of http.NewRequest: a framed, replayable body (the transport retries a
+// request on a reused connection that turned out dead only if it can
+// replay it), the per-call deadline, and an http.Client's error wording.
+func TestClientRequestFraming(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	var checked bool
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		checked = true
+		body, _ := io.ReadAll(r.Body)
+		if r.ContentLength != int64(len(body)) || len(body) == 0 {
+			t.Errorf("ContentLength = %d, body %d bytes", r.ContentLength, len(body))
+		}
+		again, err := r.GetBody()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if replay, _ := io.ReadAll(again); !bytes.Equal(replay, body) {
+			t.Errorf("GetBody gives %q, want %q", replay, body)
+		}
+		dl, ok := r.Context().Deadline()
+		if !ok || time.Until(dl) > cfg.CallTimeout {
+			t.Errorf("deadline %v (set %v), want within the call timeout %v", dl, ok, cfg.CallTimeout)
+		}
+		if r.Method != http.MethodPost || r.URL.String() != chatURL || r.Header.Get("Accept") != "application/json" {
+			t.Errorf("request %s %s Accept %q", r.Method, r.URL, r.Header.Get("Accept"))
+		}
+		return nil, errors.New("connection refused")
+	})
+	_, err := mustClient(t, cfg, rt).call(context.Background(), EndpointChat, newPrompt("s", "u"))
+	if !checked {
+		t.Fatal("the round tripper was not called")
+	}
+	var ue *UpstreamError
+	if !errors.As(err, &ue) || ue.Kind != KindTransport {
+		t.Fatalf("err = %v, want a transport *UpstreamError", err)
+	}
+	if want := `Post "` + chatURL + `": connection refused`; !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %q, want it to contain %q", err, want)
+	}
+}
+
+func TestNewRefusesModelThatIsNoURLPath(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Model = "org/bad%zz"
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "upstream URL") {
+		t.Fatalf("New with model %q: err = %v, want an upstream URL error", cfg.Model, err)
 	}
 }

@@ -210,3 +210,13 @@ func (l *transitionLog) all() []Transition {
 const offTopic = "zxqv wplk"
 
 const onTopic = "What is a circuit breaker?"
+
+// mustClient is newClient for a configuration the test knows is valid.
+func mustClient(t testing.TB, cfg Config, rt http.RoundTripper) *client {
+	t.Helper()
+	c, err := newClient(cfg, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -78,7 +78,7 @@ func TestRequestBodiesMatchEncodingJSON(t *testing.T) {
 		cfg := testConfig()
 		cfg.Model = `org/"odd" model`
 		cfg.MaxTokens = maxTokens
-		c := newClient(cfg, nil)
+		c := mustClient(t, cfg, nil)
 		sys, user := "System \"prompt\"\n", "Context:\n[1] x <y> & z\n\nQuestion: ünï?"
 		p := newPrompt(sys, user)
 

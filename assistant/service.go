@@ -122,7 +122,9 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 		s.excerptLineJSON[i] = appendJSONString(nil, c.Title+": "+ex)
 	}
 	s.cache = newLRUCache(cfg.CacheSize, cfg.CacheTTL)
-	s.client = newClient(cfg, s.rt)
+	if s.client, err = newClient(cfg, s.rt); err != nil {
+		return nil, fmt.Errorf("assistant: %w", err)
+	}
 
 	// Breakers first by name, so that metrics exist before any transition.
 	names := []string{cfg.Breaker.Name}
