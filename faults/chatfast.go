@@ -1,6 +1,11 @@
 package faults
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+	"unicode/utf8"
+)
 
 // The chat route carries most of the harness's traffic, and a RAG prompt
 // makes its body a few kilobytes of JSON that encoding/json scans twice
@@ -11,6 +16,9 @@ import "unicode/utf8"
 // escapes beyond the simple ones, duplicate keys, errors) returns ok=false
 // and goes to the general decoder, which also words the error answers. A
 // fuzz test checks that both decoders agree whenever the fast one accepts.
+
+// promptPool holds the buffers decodeChatFast decodes prompts into.
+var promptPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // chatScanner walks one JSON document.
 type chatScanner struct {
@@ -42,44 +50,72 @@ func (s *chatScanner) eat(c byte) bool {
 // returns the literal's inside (escapes not decoded) and whether it holds
 // an escape. Literals encoding/json would decode differently from their
 // bytes (\u escapes, control characters, invalid UTF-8, which it replaces)
-// are refused.
+// are refused. The search for the closing quote and the checks use the
+// standard library's vectorised byte searches and eight bytes at a time:
+// a RAG prompt's content is kilobytes long.
 func (s *chatScanner) span() (inside []byte, escaped, ok bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return nil, false, false
 	}
 	start := s.i + 1
-	ascii := true
 	j := start
-	for ; j < len(s.b); j++ {
-		c := s.b[j]
-		if c == '"' {
-			break
-		}
-		if c < 0x20 {
+	for {
+		q := bytes.IndexByte(s.b[j:], '"')
+		if q < 0 {
 			return nil, false, false
 		}
-		if c >= 0x80 {
-			ascii = false
+		e := bytes.IndexByte(s.b[j:j+q], '\\')
+		if e < 0 {
+			j += q
+			break
 		}
-		if c == '\\' {
-			escaped = true
-			j++
-			if j >= len(s.b) {
-				return nil, false, false
-			}
-			switch s.b[j] {
-			case 'n', 't', 'r', 'b', 'f', '"', '\\', '/':
-			default:
-				return nil, false, false
-			}
+		escaped = true
+		j += e + 1
+		if j >= len(s.b) {
+			return nil, false, false
 		}
+		switch s.b[j] {
+		case 'n', 't', 'r', 'b', 'f', '"', '\\', '/':
+		default:
+			return nil, false, false
+		}
+		j++
 	}
-	if j >= len(s.b) || (!ascii && !utf8.Valid(s.b[start:j])) {
+	inside = s.b[start:j]
+	ctl, ascii := scanBytes(inside)
+	if ctl || (!ascii && !utf8.Valid(inside)) {
 		return nil, false, false
 	}
 	s.i = j + 1
-	return s.b[start:j], escaped, true
+	return inside, escaped, true
+}
+
+// scanBytes reports whether b holds a control character (below 0x20) and
+// whether it is all ASCII, eight bytes at a time.
+func scanBytes(b []byte) (ctl, ascii bool) {
+	const highs, spaces = 0x8080808080808080, 0x2020202020202020
+	var high uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		high |= x
+		// A byte below 0x20 borrows into its high bit when 0x20 is taken
+		// from it; bytes with the high bit already set are excluded.
+		if (x-spaces)&^x&highs != 0 {
+			return true, false
+		}
+	}
+	ascii = high&highs == 0
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return true, false
+		}
+		if b[i] >= 0x80 {
+			ascii = false
+		}
+	}
+	return false, ascii
 }
 
 // str reads a string, decoding the simple escapes.
@@ -91,7 +127,7 @@ func (s *chatScanner) str() (string, bool) {
 	if !escaped {
 		return string(inside), true
 	}
-	return unquoteValid(s.b[s.i-len(inside)-2 : s.i]), true
+	return string(appendUnescaped(nil, inside)), true
 }
 
 // key reads an object key without copying it; keys with escapes are left
@@ -101,31 +137,18 @@ func (s *chatScanner) key() ([]byte, bool) {
 	return inside, ok && !escaped
 }
 
-// hashStr reads a string and feeds its decoded bytes to the prompt hash
-// without building the string: the content of a RAG prompt is most of the
-// body, and the hash and length are all the model needs of it.
-func (s *chatScanner) hashStr(h *uint64, n *int) bool {
-	inside, escaped, ok := s.span()
-	if !ok {
-		return false
-	}
-	if !escaped {
-		*h = fnv1a(*h, inside)
-		*n += len(inside)
-		return true
-	}
-	x := *h
-	for i := 0; i < len(inside); i++ {
-		c := inside[i]
-		if c == '\\' {
-			i++
-			c = unescape(inside[i])
+// appendUnescaped appends the inside of a string literal that span has
+// accepted, its simple escapes decoded.
+func appendUnescaped(dst, inside []byte) []byte {
+	for {
+		e := bytes.IndexByte(inside, '\\')
+		if e < 0 {
+			return append(dst, inside...)
 		}
-		x = (x ^ uint64(c)) * fnvPrime
-		*n++
+		dst = append(dst, inside[:e]...)
+		dst = append(dst, unescape(inside[e+1]))
+		inside = inside[e+2:]
 	}
-	*h = x
-	return true
 }
 
 // unescape decodes the letter of a simple JSON escape (span has refused
@@ -183,19 +206,19 @@ func (s *chatScanner) boolean() (bool, bool) {
 	return false, false
 }
 
-// messages reads [{"role": "...", "content": "..."}, ...] into the prompt's
-// hash and length.
-func (s *chatScanner) messages(h *uint64, size *int) (int, bool) {
+// messages reads [{"role": "...", "content": "..."}, ...], appending the
+// decoded contents to prompt.
+func (s *chatScanner) messages(prompt []byte) ([]byte, int, bool) {
 	if !s.eat('[') {
-		return 0, false
+		return prompt, 0, false
 	}
 	if s.eat(']') {
-		return 0, true
+		return prompt, 0, true
 	}
 	n := 0
 	for {
 		if !s.eat('{') {
-			return 0, false
+			return prompt, 0, false
 		}
 		var seenRole, seenContent bool
 		for first := true; ; first = false {
@@ -204,38 +227,44 @@ func (s *chatScanner) messages(h *uint64, size *int) (int, bool) {
 			}
 			key, ok := s.key()
 			if !ok || !s.eat(':') {
-				return 0, false
+				return prompt, 0, false
 			}
 			switch {
 			case string(key) == "role" && !seenRole:
 				seenRole = true
 				if _, _, ok := s.span(); !ok {
-					return 0, false
+					return prompt, 0, false
 				}
 			case string(key) == "content" && !seenContent:
 				seenContent = true
-				if !s.hashStr(h, size) {
-					return 0, false
+				inside, escaped, ok := s.span()
+				if !ok {
+					return prompt, 0, false
+				}
+				if escaped {
+					prompt = appendUnescaped(prompt, inside)
+				} else {
+					prompt = append(prompt, inside...)
 				}
 			default:
-				return 0, false
+				return prompt, 0, false
 			}
 			if s.eat('}') {
 				break
 			}
 			if !s.eat(',') {
-				return 0, false
+				return prompt, 0, false
 			}
 		}
 		if !seenRole {
-			return 0, false // TGI requires a role: the general decoder says so
+			return prompt, 0, false // TGI requires a role: the general decoder says so
 		}
 		n++
 		if s.eat(']') {
-			return n, true
+			return prompt, n, true
 		}
 		if !s.eat(',') {
-			return 0, false
+			return prompt, 0, false
 		}
 	}
 }
@@ -248,7 +277,16 @@ func decodeChatFast(body []byte) (request, bool) {
 	if !s.eat('{') {
 		return req, false
 	}
-	hash, promptLen := uint64(fnvOffset), 0
+	// The decoded prompt is needed only for its hash and length: build it
+	// in a pooled buffer.
+	scratch := promptPool.Get().(*[]byte)
+	prompt := (*scratch)[:0]
+	defer func() {
+		if cap(prompt) <= 64<<10 {
+			*scratch = prompt[:0]
+			promptPool.Put(scratch)
+		}
+	}()
 	var seen [5]bool // model, messages, max_tokens, max_completion_tokens, stream
 	var maxTokens, maxCompletion int64 = -1, -1
 	msgs := -1
@@ -267,7 +305,7 @@ func decodeChatFast(body []byte) (request, bool) {
 			req.model, ok = s.str()
 		case "messages":
 			idx = 1
-			msgs, ok = s.messages(&hash, &promptLen)
+			prompt, msgs, ok = s.messages(prompt)
 		case "max_tokens":
 			idx = 2
 			maxTokens, ok = s.uint()
@@ -303,6 +341,6 @@ func decodeChatFast(body []byte) (request, bool) {
 	if mt > 0 {
 		req.maxTokens = int(min(mt, 1<<31-1))
 	}
-	req.promptHash, req.promptLen = hash, promptLen
+	req.promptHash, req.promptLen = hashPrompt(prompt), len(prompt)
 	return req, true
 }

@@ -11,7 +11,7 @@ import (
 
 // request is what the server needs from a decoded inference request.
 type request struct {
-	promptHash   uint64 // FNV-1a of all prompt text: seeds the generated text
+	promptHash   uint64 // hashPrompt of all prompt text: seeds the generated text
 	promptLen    int    // bytes of prompt text
 	promptTokens int    // usage.prompt_tokens
 	maxTokens    int    // 0 = not given (phase default applies)
@@ -23,7 +23,7 @@ type request struct {
 
 // setPrompt records what the server keeps of the prompt text.
 func (r *request) setPrompt(p string) {
-	r.promptHash, r.promptLen = fnv1a(fnvOffset, p), len(p)
+	r.promptHash, r.promptLen = hashPrompt([]byte(p)), len(p)
 }
 
 // apiError is a client mistake answered with a realistic status and body.

@@ -2,23 +2,25 @@ package faults
 
 import (
 	"encoding/json"
-	"hash/fnv"
 	"testing"
 )
 
-// TestFNV1a pins the prompt hash to the standard library's FNV-1a, so the
-// generated text of a prompt and seed does not change with the decoder.
-func TestFNV1a(t *testing.T) {
-	for _, s := range []string{"", "a", "Context:\n[1] é 日本", "hello world"} {
-		h := fnv.New64a()
-		h.Write([]byte(s))
-		if got, want := fnv1a(fnvOffset, s), h.Sum64(); got != want {
-			t.Errorf("fnv1a(%q) = %x, want %x", s, got, want)
-		}
-		if got, want := fnv1a(fnv1a(fnvOffset, s[:len(s)/2]), []byte(s[len(s)/2:])), h.Sum64(); got != want {
-			t.Errorf("fnv1a in two parts (%q) = %x, want %x", s, got, want)
-		}
+// FuzzScanBytes checks the eight-bytes-at-a-time scan against a plain loop.
+func FuzzScanBytes(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text, long enough for words", "tab\there", "é ü 日本 and more ascii", "\x1f", "\x7f\x80\x9f\xa0 \x20\x1f"} {
+		f.Add([]byte(s))
 	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		wantCtl, wantASCII := false, true
+		for _, c := range b {
+			wantCtl = wantCtl || c < 0x20
+			wantASCII = wantASCII && c < 0x80
+		}
+		ctl, ascii := scanBytes(b)
+		if ctl != wantCtl || (!ctl && ascii != wantASCII) {
+			t.Fatalf("scanBytes(%q) = %v, %v; want %v, %v", b, ctl, ascii, wantCtl, wantASCII)
+		}
+	})
 }
 
 // FuzzUnquoteValid checks the fast string decoder of chat content against
