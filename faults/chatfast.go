@@ -60,14 +60,18 @@ func (s *chatScanner) span() (inside []byte, escaped, ok bool) {
 	}
 	start := s.i + 1
 	j := start
+	q := -1 // the next quote at or after j, once found
 	for {
-		q := bytes.IndexByte(s.b[j:], '"')
-		if q < 0 {
-			return nil, false, false
+		if q < j {
+			k := bytes.IndexByte(s.b[j:], '"')
+			if k < 0 {
+				return nil, false, false
+			}
+			q = j + k
 		}
-		e := bytes.IndexByte(s.b[j:j+q], '\\')
+		e := bytes.IndexByte(s.b[j:q], '\\')
 		if e < 0 {
-			j += q
+			j = q
 			break
 		}
 		escaped = true
