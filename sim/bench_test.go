@@ -93,9 +93,11 @@ func BenchmarkChainThroughput(b *testing.B) {
 	body := []byte(`{"question":"How does a circuit breaker decide to open?"}`)
 	var bare, chain float64
 	for b.Loop() {
-		// Alternate and keep the best of each side: a 2-core machine's
-		// throughput swings by tens of percent from run to run.
-		for range 3 {
+		// Alternate and keep the best of each side: a 2-core virtual
+		// machine's throughput swings by tens of percent from run to run,
+		// and the best of five estimates what each side does on a quiet
+		// machine.
+		for range 5 {
 			r, _ := attackN(b, bareURL, body, n)
 			bare = max(bare, r)
 			r, bad := attackN(b, chainURL+"/assistant/query", body, n)
