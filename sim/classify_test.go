@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"testing"
 
 	"brownout/recording"
@@ -47,4 +48,96 @@ func TestCheckLoopback(t *testing.T) {
 			t.Errorf("CheckLoopback(%q) = %v, want ok=%v", target, err, ok)
 		}
 	}
+}
+
+// referenceMeta is the shape encoding/json reads the contract's metadata
+// into: the reference readAnswerMeta is checked against.
+type referenceMeta struct {
+	Metadata *struct {
+		FromFallback   bool   `json:"from_fallback"`
+		FallbackReason string `json:"fallback_reason"`
+		FallbackSource string `json:"fallback_source"`
+	} `json:"metadata"`
+}
+
+func TestReadAnswerMetaErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"answer":`:                           "not valid JSON",
+		`null`:                                 "a JSON null, not an object",
+		`[{"metadata":{}}]`:                    "a JSON array, not an object",
+		` "text"`:                              "a JSON string, not an object",
+		`{"metadata":[]}`:                      "metadata is a JSON array, not an object",
+		`{"metadata":{"from_fallback":"yes"}}`: "metadata.from_fallback is a JSON string, not a boolean",
+		`{"metadata":{"fallback_source":5}}`:   "metadata.fallback_source is a JSON number, not a string",
+		`{"metadata":{"fallback_reason":{"a":true}}}`:  "metadata.fallback_reason is a JSON object, not a string",
+		`{"metadata":null,"answer":"x"}`:               "",
+		`{"answer":"x"}`:                               "",
+		`{"metadata":{"from_fallback":null}}`:          "",
+		"{\"answer\":\"caf\xe9\",\"metadata\":{}}":     "",
+		`{"metadata":{"from_fallback":false},"x":[1]}`: "",
+	} {
+		_, err := readAnswerMeta([]byte(body))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != want {
+			t.Errorf("readAnswerMeta(%s) error %q, want %q", body, got, want)
+		}
+	}
+}
+
+// FuzzReadAnswerMeta checks the gjson reader against encoding/json on
+// answers built from the fuzzer's values, with the metadata and its fields
+// of every JSON type, and that it never accepts what is not JSON.
+func FuzzReadAnswerMeta(f *testing.F) {
+	f.Add(true, "circuit_open", "l1_cache", "an answer", uint8(0), uint8(0), []byte(`{"metadata":{}}`))
+	f.Add(false, "", "", "é \u2028 \"q\"", uint8(2), uint8(3), []byte(`{"a":[1,2,{"b":null}],"metadata":{"from_fallback":true}}`))
+	f.Add(true, "x", "excerpts", "", uint8(1), uint8(5), []byte(`[`))
+	f.Fuzz(func(t *testing.T, fromFallback bool, reason, source, answer string, metaKind, fieldKind uint8, raw []byte) {
+		// Any bytes: no panic, and nothing invalid accepted.
+		if _, err := readAnswerMeta(raw); err == nil && !json.Valid(raw) {
+			t.Fatalf("accepted invalid JSON %q", raw)
+		} else if err != nil && err.Error() == "not valid JSON" && json.Valid(raw) {
+			t.Fatalf("refused valid JSON %q", raw)
+		}
+
+		// Built answers: the same verdict and values as encoding/json.
+		values := []any{nil, 3.5, "s", []any{1}, map[string]any{"k": 1}}
+		meta := map[string]any{"from_fallback": fromFallback, "fallback_reason": reason, "fallback_source": source, "duration_ms": 1.5}
+		switch k := int(fieldKind) % 8; {
+		case k < len(values):
+			meta[[]string{"from_fallback", "fallback_reason", "fallback_source"}[int(fieldKind/8)%3]] = values[k]
+		}
+		doc := map[string]any{"answer": answer, "sources": []any{map[string]any{"id": answer}}}
+		switch metaKind % 4 {
+		case 0:
+			doc["metadata"] = meta
+		case 1:
+			doc["metadata"] = nil
+		case 2: // absent
+		case 3:
+			doc["metadata"] = values[int(fieldKind)%len(values)]
+		}
+		body, err := json.Marshal(doc)
+		if err != nil {
+			t.Skip()
+		}
+		var ref referenceMeta
+		refErr := json.Unmarshal(body, &ref)
+		got, err := readAnswerMeta(body)
+		if (err != nil) != (refErr != nil) {
+			t.Fatalf("%s: readAnswerMeta error %v, encoding/json error %v", body, err, refErr)
+		}
+		if err != nil {
+			return
+		}
+		var want answerMeta
+		if m := ref.Metadata; m != nil {
+			want = answerMeta{m.FromFallback, m.FallbackReason, m.FallbackSource}
+		}
+		if got != want {
+			t.Fatalf("%s: readAnswerMeta %+v, encoding/json %+v", body, got, want)
+		}
+	})
 }
