@@ -172,7 +172,7 @@ func displayMetric(v MetricValue) string {
 	case v.NoData:
 		return "–"
 	}
-	return formatValue(scenarios.Metrics[v.Name], v.Value)
+	return FormatValue(scenarios.Metrics[v.Name], v.Value)
 }
 
 // mdEscape keeps text from breaking a Markdown table or turning into markup.

@@ -353,10 +353,11 @@ func TestFormatValue(t *testing.T) {
 		{scenarios.UnitRate, 12.34, "12.3/s"},
 		{scenarios.UnitCount, 42, "42"},
 		{scenarios.UnitCount, math.NaN(), "no data"},
+		{scenarios.UnitDuration, math.Inf(1), "never"},
 	}
 	for _, c := range cases {
-		if got := formatValue(c.u, c.v); got != c.want {
-			t.Errorf("formatValue(%v, %v) = %q, want %q", c.u, c.v, got, c.want)
+		if got := FormatValue(c.u, c.v); got != c.want {
+			t.Errorf("FormatValue(%v, %v) = %q, want %q", c.u, c.v, got, c.want)
 		}
 	}
 }

@@ -69,7 +69,7 @@ func Evaluate(r *Recording, ths []scenarios.Threshold) []Verdict {
 			default:
 				v.Observed = obs
 				v.Passed = c.Holds(obs)
-				v.Display = formatValue(unit, obs)
+				v.Display = FormatValue(unit, obs)
 			}
 			out = append(out, v)
 		}
@@ -87,12 +87,18 @@ func allPassed(vs []Verdict) bool {
 	return true
 }
 
-// formatValue renders a value in a metric's base unit for people: durations
+// FormatValue renders a value in a metric's base unit for people: durations
 // in µs, ms, s, min or h with three significant digits, ratios as
-// percentages, rates per second, counts as integers.
-func formatValue(u scenarios.Unit, v float64) string {
+// percentages, rates per second, counts as integers. +Inf, the value of an
+// event that never happened (time_to_open), renders as "never", and NaN,
+// a metric with nothing to measure, as "no data". Every report and sweep
+// output formats values with it, so a figure reads the same everywhere.
+func FormatValue(u scenarios.Unit, v float64) string {
 	if math.IsNaN(v) {
 		return "no data"
+	}
+	if math.IsInf(v, 1) {
+		return "never"
 	}
 	switch u {
 	case scenarios.UnitDuration:

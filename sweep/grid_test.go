@@ -143,15 +143,15 @@ func TestFormatValue(t *testing.T) {
 		want   string
 	}{
 		{Availability, 0.9912, "99.1%"},
-		{"latency_p99", 0.0875, "87.5ms"},
-		{"latency_p99", 1.234, "1.23s"},
-		{TimeToCloseRecovery, 31, "31s"},
-		{TimeToCloseRecovery, 0, "0s"},
+		{"latency_p99", 0.0875, "87.5 ms"},
+		{"latency_p99", 1.234, "1.23 s"},
+		{TimeToCloseRecovery, 31, "31 s"},
+		{TimeToCloseRecovery, 0, "0 s"},
 		{TimeToCloseRecovery, math.Inf(1), "never"},
 		{"upstream_failures", 42, "42"},
 		{"upstream_failures", 42.5, "42.5"},
-		{"rps", 20, "20.0/s"},
-		{"latency_p99", math.NaN(), "n/a"},
+		{"rps", 20, "20/s"},
+		{"latency_p99", math.NaN(), "no data"},
 	}
 	for _, tc := range tests {
 		if got := FormatValue(tc.metric, tc.v); got != tc.want {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"brownout/recording"
@@ -245,38 +244,10 @@ func (s Stat) rankValue(higherIsBetter bool) float64 {
 	return s.Mean
 }
 
-// FormatValue renders a metric's value for people: ratios as percentages
-// with one decimal, durations in ms or s with three significant digits,
-// counts as integers (one decimal for a mean that is not whole), rates per
-// second. NaN renders as "n/a".
+// FormatValue renders a metric's value for people, the way the run
+// reports do (reports.FormatValue), in the metric's unit.
 func FormatValue(metric string, v float64) string {
-	if math.IsInf(v, 1) {
-		return "never"
-	}
-	if math.IsNaN(v) {
-		return "n/a"
-	}
-	switch unitOf(metric) {
-	case scenarios.UnitRatio:
-		return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
-	case scenarios.UnitDuration:
-		a := math.Abs(v)
-		switch {
-		case a == 0:
-			return "0s"
-		case a < 1:
-			return sig3(v*1000) + "ms"
-		case a < 1000:
-			return sig3(v) + "s"
-		}
-		return strconv.FormatFloat(v, 'f', 0, 64) + "s"
-	case scenarios.UnitRate:
-		return strconv.FormatFloat(v, 'f', 1, 64) + "/s"
-	}
-	if v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
+	return reports.FormatValue(unitOf(metric), v)
 }
 
 // formatStat renders an aggregate: "never" when any run never saw the
@@ -289,25 +260,4 @@ func formatStat(metric string, s Stat) string {
 		return "never"
 	}
 	return FormatValue(metric, s.Mean)
-}
-
-func sig3(v float64) string {
-	a := math.Abs(v)
-	digits := 0
-	switch {
-	case a < 10:
-		digits = 2
-	case a < 100:
-		digits = 1
-	}
-	s := strconv.FormatFloat(v, 'f', digits, 64)
-	if digits > 0 {
-		for s[len(s)-1] == '0' {
-			s = s[:len(s)-1]
-		}
-		if s[len(s)-1] == '.' {
-			s = s[:len(s)-1]
-		}
-	}
-	return s
 }

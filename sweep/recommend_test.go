@@ -74,7 +74,7 @@ func TestRecommend(t *testing.T) {
 			best:     "ft5-rt10s",
 			runnerUp: "ft5-rt30s",
 			ranked:   []string{"ft5-rt10s", "ft5-rt30s", "ft5-rt60s"},
-			whyHas: []string{"3 of 3 cells pass", "less time_to_close_recovery (11s) than the runner-up ft5-rt30s (31s)",
+			whyHas: []string{"3 of 3 cells pass", "less time_to_close_recovery (11 s) than the runner-up ft5-rt30s (31 s)",
 				"The runner-up does better on upstream_failures 25 against 40"},
 		},
 		{
@@ -83,7 +83,7 @@ func TestRecommend(t *testing.T) {
 			best:     "ft3-rt10s",
 			runnerUp: "ft10-rt10s",
 			ranked:   []string{"ft3-rt10s", "ft10-rt10s", "ft5-rt30s"},
-			whyHas:   []string{"They tie on time_to_close_recovery 11s", "less upstream_failures (12) than the runner-up ft10-rt10s (40)"},
+			whyHas:   []string{"They tie on time_to_close_recovery 11 s", "less upstream_failures (12) than the runner-up ft10-rt10s (40)"},
 		},
 		{
 			name:     "full tie keeps grid order",
@@ -99,7 +99,7 @@ func TestRecommend(t *testing.T) {
 			best:     "y",
 			runnerUp: "x",
 			ranked:   []string{"y", "x"},
-			whyHas:   []string{"(50s) than the runner-up x (never)"},
+			whyHas:   []string{"(50 s) than the runner-up x (never)"},
 		},
 		{
 			name:     "failing and interrupted cells are not recommended",
@@ -126,7 +126,7 @@ func TestRecommend(t *testing.T) {
 			best:     "hi",
 			runnerUp: "lo",
 			ranked:   []string{"hi", "lo"},
-			whyHas:   []string{"hi has more availability (99.0%) than the runner-up lo (90.0%)"},
+			whyHas:   []string{"hi has more availability (99%) than the runner-up lo (90%)"},
 		},
 		{
 			name: "lower p99 is better, then the default tie-breakers",
@@ -139,7 +139,7 @@ func TestRecommend(t *testing.T) {
 			best:     "fast-soon",
 			runnerUp: "fast-late",
 			ranked:   []string{"fast-soon", "fast-late", "slow"},
-			whyHas:   []string{"They tie on latency_p99 100ms"},
+			whyHas:   []string{"They tie on latency_p99 100 ms"},
 		},
 		{
 			name:     "durations within the timing resolution tie",
@@ -148,7 +148,7 @@ func TestRecommend(t *testing.T) {
 			best:     "ft3-rt10s",
 			runnerUp: "ft3-rt30s",
 			ranked:   []string{"ft3-rt10s", "ft3-rt30s", "ft3-rt60s"},
-			whyHas:   []string{"They tie on time_to_close_recovery (2.18s and 2.11s, within the 100ms timing resolution); ft3-rt10s has less upstream_failures (10)"},
+			whyHas:   []string{"They tie on time_to_close_recovery (2.18 s and 2.11 s, within the 100 ms timing resolution); ft3-rt10s has less upstream_failures (10)"},
 		},
 		{
 			name:      "none passes: the threshold failing everywhere is named",
