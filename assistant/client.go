@@ -135,7 +135,8 @@ type client struct {
 	maxTokens int
 }
 
-// newClient checks the upstream base URL: it must be absolute http(s).
+// newClient parses the two upstream URLs once: the base must be absolute
+// http(s), and the model id must be usable as a URL path.
 func newClient(cfg Config, rt http.RoundTripper) (*client, error) {
 	base := strings.TrimRight(cfg.UpstreamURL, "/")
 	chatURL, err := parseUpstreamURL(base + "/v1/chat/completions")
@@ -160,6 +161,7 @@ func newClient(cfg Config, rt http.RoundTripper) (*client, error) {
 	return c, nil
 }
 
+// parseUpstreamURL parses one endpoint URL of the upstream.
 func parseUpstreamURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {

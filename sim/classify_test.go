@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"brownout/recording"
@@ -84,6 +85,24 @@ func TestReadAnswerMetaErrors(t *testing.T) {
 		if got != want {
 			t.Errorf("readAnswerMeta(%s) error %q, want %q", body, got, want)
 		}
+	}
+}
+
+// TestReadAnswerMetaDeepNesting feeds answers nested a million levels
+// deep, which a recursive validator would need a gigabyte of stack for.
+func TestReadAnswerMetaDeepNesting(t *testing.T) {
+	const depth = 1 << 20
+	for _, open := range []string{"[", `{"a":`} {
+		close := map[string]string{"[": "]", `{"a":`: "}"}[open]
+		body := []byte(strings.Repeat(open, depth) + "1" + strings.Repeat(close, depth))
+		if _, err := readAnswerMeta(body); err == nil || err.Error() != "not valid JSON" {
+			t.Errorf("%d levels of %s: err = %v, want not valid JSON (encoding/json's depth limit)", depth, open, err)
+		}
+	}
+	// Below the bracket bound, gjson's validator takes it.
+	body := []byte(`{"metadata":{"from_fallback":true,"fallback_source":"l1_cache","x":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}}`)
+	if m, err := readAnswerMeta(body); err != nil || !m.FromFallback {
+		t.Errorf("200 levels: %+v, %v", m, err)
 	}
 }
 
