@@ -3,6 +3,7 @@ package assistant
 import (
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -95,19 +96,26 @@ func TestNormalizeQuestion(t *testing.T) {
 	}
 }
 
+// TestCacheTTLInService plays the seed's 10-minute cache lifetime in
+// virtual time: an answer is served from the cache up to the last
+// nanosecond of its TTL and not after.
 func TestCacheTTLInService(t *testing.T) {
 	t.Parallel()
-	up := &upstream{}
-	cfg := testConfig()
-	cfg.CacheTTL = 50 * time.Millisecond
-	s := newTestService(t, cfg, up)
-	answerOf(t, ask(t, s, onTopic))
-	up.set(500, `{"error":"x"}`)
-	if got := classify(t, ask(t, s, onTopic)); got != OutcomeL1Cache {
-		t.Fatalf("within TTL: %s, want l1_cache", got)
-	}
-	time.Sleep(60 * time.Millisecond)
-	if got := classify(t, ask(t, s, onTopic)); got != OutcomeExcerpts {
-		t.Errorf("after TTL: %s, want excerpts", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{}
+		cfg := testConfig()
+		cfg.CacheTTL = 10 * time.Minute
+		s := newTestService(t, cfg, up)
+		answerOf(t, ask(t, s, onTopic))
+		cachedAt := time.Now()
+		up.set(500, `{"error":"x"}`)
+		time.Sleep(time.Until(cachedAt.Add(cfg.CacheTTL - time.Nanosecond)))
+		if got := classify(t, ask(t, s, onTopic)); got != OutcomeL1Cache {
+			t.Fatalf("1 ns before the TTL: %s, want l1_cache", got)
+		}
+		time.Sleep(time.Until(cachedAt.Add(cfg.CacheTTL + time.Nanosecond)))
+		if got := classify(t, ask(t, s, onTopic)); got != OutcomeExcerpts {
+			t.Errorf("1 ns after the TTL: %s, want excerpts", got)
+		}
+	})
 }

@@ -17,17 +17,32 @@ import (
 // hfServer is a minimal HuggingFace-like upstream on real loopback HTTP.
 type hfServer struct {
 	*httptest.Server
-	mode  atomic.Value // "ok", "down", "garbage", "slow", "hang"
-	calls atomic.Int64
-	auth  atomic.Value
+	mode    atomic.Value // "ok", "down", "garbage", "slow", "hang"
+	calls   atomic.Int64
+	auth    atomic.Value
+	arrived chan struct{} // one value per call, for tests that wait on one
+}
+
+// awaitCall waits for the next call the server receives.
+func (h *hfServer) awaitCall(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no upstream call within 10 s")
+	}
 }
 
 func newHFServer(t *testing.T) *hfServer {
-	h := &hfServer{}
+	h := &hfServer{arrived: make(chan struct{}, 64)}
 	h.mode.Store("ok")
 	h.auth.Store("")
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.calls.Add(1)
+		select {
+		case h.arrived <- struct{}{}:
+		default:
+		}
 		h.auth.Store(r.Header.Get("Authorization"))
 		var req chatRequest
 		if r.URL.Path != "/v1/chat/completions" || json.NewDecoder(r.Body).Decode(&req) != nil || len(req.Messages) != 2 {
@@ -186,18 +201,20 @@ func TestEndToEndLoopback(t *testing.T) {
 		}
 	}
 
-	// Recovery: after the reset timeout a probe goes through and closes it.
+	// Recovery: once the reset timeout has passed on the breaker's clock,
+	// the next request is the half-open probe, and its success closes the
+	// breaker. This is real loopback, so the test waits the timeout out on
+	// the real clock, to the deadline the breaker itself recorded (the
+	// breaker's own timing is tested in virtual time in breaker_test.go).
 	hf.mode.Store("ok")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, a, _ = httpAsk(t, client, base, onTopic)
-		if code == 200 && !a.Metadata.FromFallback {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker did not close within 5 s: %+v", a.Metadata)
-		}
-		time.Sleep(20 * time.Millisecond)
+	opened := log.all()[0]
+	if opened.To != StateOpen {
+		t.Fatalf("first transition %+v, want to open", opened)
+	}
+	time.Sleep(time.Until(opened.At.Add(cfg.Breaker.ResetTimeout + time.Millisecond)))
+	code, a, _ = httpAsk(t, client, base, onTopic)
+	if code != 200 || a.Metadata.FromFallback || a.Answer != "answer over loopback" {
+		t.Fatalf("first request after the reset timeout: %d %+v, want the upstream's answer", code, a)
 	}
 	ts := log.all()
 	var seq []string
@@ -264,9 +281,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 		done <- result{code, a}
 	}()
 	// Wait until the request reached the upstream, then shut down.
-	for hf.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	hf.awaitCall(t)
 	if err := stop(); err != nil {
 		t.Errorf("Serve = %v, want nil", err)
 	}
@@ -297,9 +312,7 @@ func TestServeBoundedShutdown(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	for hf.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	hf.awaitCall(t)
 	start := time.Now()
 	err = stop()
 	if err == nil || !strings.Contains(err.Error(), "shutdown") {
