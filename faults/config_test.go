@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,17 +107,17 @@ func TestParseFault(t *testing.T) {
 		if f.Rate == nil {
 			got += "<nil>"
 		} else {
-			got += strings.TrimRight(strings.TrimRight(fmtFloat(*f.Rate), "0"), ".")
+			got += strconv.FormatFloat(*f.Rate, 'f', -1, 64)
 		}
 		add := func(cond bool, s string) {
 			if cond {
 				got += " " + s
 			}
 		}
-		add(f.First != 0, "first="+itoa(f.First))
-		add(f.Every != 0, "every="+itoa(f.Every))
-		add(f.Tokens != 0, "tokens="+itoa(f.Tokens))
-		add(f.Code != 0, "code="+itoa(f.Code))
+		add(f.First != 0, "first="+strconv.Itoa(f.First))
+		add(f.Every != 0, "every="+strconv.Itoa(f.Every))
+		add(f.Tokens != 0, "tokens="+strconv.Itoa(f.Tokens))
+		add(f.Code != 0, "code="+strconv.Itoa(f.Code))
 		add(f.Body != "", "body="+f.Body)
 		add(f.EstimatedTime != 0, "est="+f.EstimatedTime.String())
 		add(f.RetryAfter != 0, "retry="+f.RetryAfter.String())
@@ -130,5 +131,17 @@ func TestParseFault(t *testing.T) {
 	}
 }
 
-func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
-func itoa(i int) string         { return strconv.Itoa(i) }
+// TestStatusMessageDoesNotLeak: a status fault's message overrides its
+// named body's text for that fault only, not for later faults.
+func TestStatusMessageDoesNotLeak(t *testing.T) {
+	for _, msg := range []string{"custom", ""} {
+		f, err := newStatusFault(FaultSpec{Kind: "status", Body: "overloaded", Message: msg}, buildEnv{model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `{"error":"` + cmp.Or(msg, "Model is overloaded") + `","error_type":"overloaded"}`
+		if got := string(f.(*statusFault).body); got != want {
+			t.Errorf("message %q: body %s, want %s", msg, got, want)
+		}
+	}
+}

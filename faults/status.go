@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -26,10 +27,7 @@ type namedBody struct {
 // jsonError renders TGI's {"error","error_type"} with msg unless overridden.
 func jsonError(msg, errorType string) func(FaultSpec, string) ([]string, []byte) {
 	return func(f FaultSpec, _ string) ([]string, []byte) {
-		if f.Message != "" {
-			msg = f.Message
-		}
-		return ctJSON, errorBody(msg, errorType)
+		return ctJSON, errorBody(cmp.Or(f.Message, msg), errorType)
 	}
 }
 
@@ -37,14 +35,8 @@ func jsonError(msg, errorType string) func(FaultSpec, string) ([]string, []byte)
 // the load balancers in front of them (see the package README).
 var namedBodies = map[string]namedBody{
 	"model_loading": {http.StatusServiceUnavailable, func(f FaultSpec, model string) ([]string, []byte) {
-		msg := "Model " + model + " is currently loading"
-		if f.Message != "" {
-			msg = f.Message
-		}
-		est := f.EstimatedTime
-		if est == 0 {
-			est = 20 * time.Second
-		}
+		msg := cmp.Or(f.Message, "Model "+model+" is currently loading")
+		est := cmp.Or(f.EstimatedTime, 20*time.Second)
 		b := append([]byte(`{"error":`), appendQuoted(nil, msg)...)
 		b = append(b, `,"estimated_time":`...)
 		b = strconv.AppendFloat(b, est.Seconds(), 'f', 1, 64)
@@ -55,19 +47,12 @@ var namedBodies = map[string]namedBody{
 	"generation":            {http.StatusFailedDependency, jsonError("Request failed during generation: Server error: CUDA out of memory. Tried to allocate 2.00 GiB", "generation")},
 	"incomplete_generation": {http.StatusInternalServerError, jsonError("Incomplete generation", "incomplete_generation")},
 	"bad_gateway": {http.StatusBadGateway, func(f FaultSpec, _ string) ([]string, []byte) {
-		title := "502 Bad Gateway"
-		if f.Message != "" {
-			title = f.Message
-		}
+		title := cmp.Or(f.Message, "502 Bad Gateway")
 		return ctHTML, []byte("<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
 			"</h1></center>\r\n</body>\r\n</html>\r\n")
 	}},
 	"gateway_timeout": {http.StatusGatewayTimeout, func(f FaultSpec, _ string) ([]string, []byte) {
-		msg := "upstream request timeout"
-		if f.Message != "" {
-			msg = f.Message
-		}
-		return ctTextPlain, []byte(msg)
+		return ctTextPlain, []byte(cmp.Or(f.Message, "upstream request timeout"))
 	}},
 }
 
@@ -100,13 +85,7 @@ func newStatusFault(f FaultSpec, env buildEnv) (fault, error) {
 	sf := &statusFault{code: f.Code}
 	if name == "" {
 		// Any other code: TGI's error shape with the status text.
-		msg := http.StatusText(f.Code)
-		if f.Message != "" {
-			msg = f.Message
-		}
-		if msg == "" {
-			msg = "error " + strconv.Itoa(f.Code)
-		}
+		msg := cmp.Or(f.Message, http.StatusText(f.Code), "error "+strconv.Itoa(f.Code))
 		sf.ctype, sf.body = ctJSON, errorBody(msg, strings.ReplaceAll(strings.ToLower(http.StatusText(f.Code)), " ", "_"))
 	} else {
 		nb, ok := namedBodies[name]
