@@ -155,8 +155,8 @@ func appendUnescaped(dst, inside []byte) []byte {
 	}
 }
 
-// unescape decodes the letter of a simple JSON escape (span has refused
-// the others).
+// unescape decodes the letter of a simple JSON escape: n, t, r, b, f, ", \
+// or / (span refuses \u escapes; unquoteValid hands them to encoding/json).
 func unescape(c byte) byte {
 	switch c {
 	case 'n':
@@ -345,6 +345,6 @@ func decodeChatFast(body []byte) (request, bool) {
 	if mt > 0 {
 		req.maxTokens = int(min(mt, 1<<31-1))
 	}
-	req.promptHash, req.promptLen = hashPrompt(prompt), len(prompt)
+	req.setPrompt(prompt)
 	return req, true
 }

@@ -1,5 +1,7 @@
 package faults
 
+import "cmp"
+
 // contentTypeFault serves the healthy answer with the wrong Content-Type,
 // as a misconfigured proxy would; strict clients (the JS client) reject it.
 type contentTypeFault struct{ ctype []string }
@@ -8,11 +10,7 @@ func newContentTypeFault(f FaultSpec, _ buildEnv) (fault, error) {
 	if err := onlyParams(f, "content_type"); err != nil {
 		return nil, err
 	}
-	ct := f.ContentType
-	if ct == "" {
-		ct = "text/html; charset=utf-8"
-	}
-	return contentTypeFault{ctype: []string{ct}}, nil
+	return contentTypeFault{ctype: []string{cmp.Or(f.ContentType, "text/html; charset=utf-8")}}, nil
 }
 
 func (f contentTypeFault) apply(ex *exchange) { ex.contentType = f.ctype }

@@ -1,10 +1,12 @@
 package faults
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,21 +29,18 @@ func newDist(s DistSpec) (Dist, error) {
 	if s.Cap < 0 {
 		return nil, fmt.Errorf("cap: must be >= 0, got %v", s.Cap)
 	}
-	c := s.Cap
-	if c == 0 {
-		c = DefaultCap
-	}
+	c := cmp.Or(s.Cap, DefaultCap)
 	unused := func(names ...string) error {
-		vals := map[string]time.Duration{"value": s.Value, "min": s.Min, "max": s.Max, "mean": s.Mean,
-			"stddev": s.Stddev, "median": s.Median, "p99": s.P99}
 		var bad []string
-		for _, n := range []string{"value", "min", "max", "mean", "stddev", "median", "p99"} {
-			used := false
-			for _, u := range names {
-				used = used || u == n
-			}
-			if !used && vals[n] != 0 {
-				bad = append(bad, n)
+		for _, p := range []struct {
+			name string
+			v    time.Duration
+		}{
+			{"value", s.Value}, {"min", s.Min}, {"max", s.Max}, {"mean", s.Mean},
+			{"stddev", s.Stddev}, {"median", s.Median}, {"p99", s.P99},
+		} {
+			if p.v != 0 && !slices.Contains(names, p.name) {
+				bad = append(bad, p.name)
 			}
 		}
 		if len(bad) > 0 {

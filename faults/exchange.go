@@ -26,7 +26,6 @@ type exchange struct {
 	s       *Server
 	w       http.ResponseWriter
 	r       *http.Request
-	ctx     context.Context
 	route   string
 	phase   *phaseState
 	req     request
@@ -55,14 +54,14 @@ type exchange struct {
 // reports whether the full time passed.
 func (ex *exchange) sleep(d time.Duration) bool {
 	if d <= 0 {
-		return ex.ctx.Err() == nil
+		return ex.r.Context().Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-ex.ctx.Done():
+	case <-ex.r.Context().Done():
 		return false
 	case <-ex.s.stopCtx.Done():
 		return false
@@ -79,7 +78,7 @@ func (ex *exchange) hang(max time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-ex.ctx.Done():
+	case <-ex.r.Context().Done():
 	case <-ex.s.releaseCtx.Done():
 	}
 	ex.abort(abortEmpty)

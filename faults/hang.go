@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -17,11 +18,7 @@ func newHangFault(f FaultSpec, _ buildEnv) (fault, error) {
 	if f.Duration < 0 {
 		return nil, fmt.Errorf("duration: must be >= 0, got %v", f.Duration)
 	}
-	d := f.Duration
-	if d == 0 {
-		d = DefaultHang
-	}
-	return &hangFault{max: d}, nil
+	return &hangFault{max: cmp.Or(f.Duration, DefaultHang)}, nil
 }
 
 func (f *hangFault) apply(ex *exchange) {

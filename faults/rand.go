@@ -21,14 +21,6 @@ func newRand(seed int64, stream uint64) *lockedRand {
 	return &lockedRand{r: rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15^stream))}
 }
 
-// Float64 returns a draw in [0,1).
-func (l *lockedRand) Float64() float64 {
-	l.mu.Lock()
-	f := l.r.Float64()
-	l.mu.Unlock()
-	return f
-}
-
 // Sample draws one value from d.
 func (l *lockedRand) Sample(d Dist) time.Duration {
 	if _, ok := d.(zeroDist); ok {

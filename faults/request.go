@@ -22,8 +22,8 @@ type request struct {
 }
 
 // setPrompt records what the server keeps of the prompt text.
-func (r *request) setPrompt(p string) {
-	r.promptHash, r.promptLen = hashPrompt([]byte(p)), len(p)
+func (r *request) setPrompt(p []byte) {
+	r.promptHash, r.promptLen = hashPrompt(p), len(p)
 }
 
 // apiError is a client mistake answered with a realistic status and body.
@@ -104,41 +104,26 @@ func (c *messageContent) UnmarshalJSON(raw []byte) error {
 }
 
 // unquoteValid decodes a JSON string literal already known to be valid.
-// Plain text and the common escapes take a fast path; \u escapes go to
-// encoding/json.
+// Plain text and the simple escapes ([unescape]) take a fast path; \u
+// escapes go to encoding/json.
 func unquoteValid(raw []byte) string {
 	body := raw[1 : len(raw)-1]
-	if bytes.IndexByte(body, '\\') < 0 {
+	e := bytes.IndexByte(body, '\\')
+	if e < 0 {
 		return string(body)
 	}
 	out := make([]byte, 0, len(body))
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch body[i] {
-		case 'n':
-			out = append(out, '\n')
-		case 't':
-			out = append(out, '\t')
-		case 'r':
-			out = append(out, '\r')
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case '"', '\\', '/':
-			out = append(out, body[i])
-		default: // 'u'
+	for ; e >= 0; e = bytes.IndexByte(body, '\\') {
+		if body[e+1] == 'u' {
 			var s string
 			_ = json.Unmarshal(raw, &s) // raw is valid: cannot fail
 			return s
 		}
+		out = append(out, body[:e]...)
+		out = append(out, unescape(body[e+1]))
+		body = body[e+2:]
 	}
-	return string(out)
+	return string(append(out, body...))
 }
 
 type contentChunk struct {
@@ -186,17 +171,17 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		if cr.Messages == nil {
 			return req, deserializeError("missing field `messages`")
 		}
-		var sb strings.Builder
+		var prompt []byte
 		for i, m := range *cr.Messages {
 			if m.Content.err != nil {
 				return req, deserializeError(fmt.Sprintf("messages[%d].content: %v", i, m.Content.err))
 			}
-			sb.WriteString(m.Content.text)
+			prompt = append(prompt, m.Content.text...)
 		}
 		if len(*cr.Messages) == 0 {
 			return req, validationError("`messages` cannot be empty")
 		}
-		req.setPrompt(sb.String())
+		req.setPrompt(prompt)
 		mt := cr.MaxTokens
 		if mt == nil {
 			mt = cr.MaxCompletionTokens
@@ -218,7 +203,7 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		if err != nil {
 			return req, err
 		}
-		req.setPrompt(prompt)
+		req.setPrompt([]byte(prompt))
 		if err := setMaxTokens(&req, cr.MaxTokens); err != nil {
 			return req, err
 		}
@@ -237,7 +222,7 @@ func decodeRequest(route string, body []byte) (request, *apiError) {
 		if *gr.Inputs == "" {
 			return req, validationError("`inputs` cannot be empty")
 		}
-		req.setPrompt(*gr.Inputs)
+		req.setPrompt([]byte(*gr.Inputs))
 		req.details = route != routeCompat
 		if p := gr.Parameters; p != nil {
 			if err := setMaxTokens(&req, p.MaxNewTokens); err != nil {

@@ -79,9 +79,9 @@ func (s *Server) serveInference(ex *exchange) {
 func (s *Server) serveModel(ex *exchange) {
 	p := ex.phase
 	if p.limit != nil {
-		ok := p.limit.acquire(ex.ctx, s.stopCtx.Done(), s.stats)
+		ok := p.limit.acquire(ex.r.Context(), s.stopCtx.Done(), s.stats)
 		if !ok {
-			if ex.ctx.Err() == nil && s.stopCtx.Err() == nil {
+			if ex.r.Context().Err() == nil && s.stopCtx.Err() == nil {
 				ex.respond(http.StatusTooManyRequests, ctJSON, overloadedBody)
 			}
 			return
@@ -102,7 +102,7 @@ func (s *Server) serveModel(ex *exchange) {
 	ttft := s.timing.Sample(p.ttft) + ex.extraDelay
 	total := ttft + s.timing.SampleN(p.perToken, ex.gen.n()-1)
 	if !ex.sleep(total) {
-		if ex.ctx.Err() == nil {
+		if ex.r.Context().Err() == nil {
 			ex.abort(abortEmpty) // server stopping
 		}
 		return

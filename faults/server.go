@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -124,17 +125,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("faults: invalid config: %w", err)
 	}
 	s := &Server{
-		model:     cfg.Model,
+		model:     cmp.Or(cfg.Model, DefaultModel),
 		seed:      cfg.Seed,
-		maxTokens: cfg.MaxTokens,
+		maxTokens: cmp.Or(cfg.MaxTokens, DefaultMaxTokens),
 		decide:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa017)),
 		timing:    newRand(cfg.Seed, 1),
-	}
-	if s.model == "" {
-		s.model = DefaultModel
-	}
-	if s.maxTokens == 0 {
-		s.maxTokens = DefaultMaxTokens
 	}
 	s.quotedModel = appendQuoted(nil, s.model)
 	for _, o := range opts {
@@ -148,11 +143,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	var end time.Duration
 	for i, p := range phases {
 		end += p.Duration
-		ps := &phaseState{name: phaseName(p, i), end: end, tokens: p.Tokens}
-		if ps.tokens == 0 {
-			ps.tokens = DefaultTokens
-		}
-		ps.tokens = min(ps.tokens, s.maxTokens)
+		ps := &phaseState{name: phaseName(p, i), end: end, tokens: min(cmp.Or(p.Tokens, DefaultTokens), s.maxTokens)}
 		// Validate has checked every spec, so these cannot fail.
 		ps.ttft, _ = newDist(p.TTFT)
 		ps.perToken, _ = newDist(p.PerToken)
@@ -174,7 +165,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	s.releaseCtx, s.release = context.WithCancel(s.stopCtx)
-	s.stats = newStats(s)
+	s.stats = newStats()
 	s.infoBody = renderInfo(s)
 	s.modelsBody = renderModels(s)
 	s.StartTimeline(time.Now())
@@ -308,15 +299,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, method := routeOf(r.URL.Path)
 	switch route {
 	case "metrics":
-		s.stats.serveMetrics(w, r)
+		s.stats.metrics.ServeHTTP(w, r)
 		return
 	case "stats":
-		s.stats.serveStats(w, r)
+		s.serveStats(w, r)
 		return
 	}
 	ex := getExchange()
 	defer putExchange(ex)
-	ex.s, ex.w, ex.r, ex.ctx, ex.route = s, w, r, r.Context(), route
+	ex.s, ex.w, ex.r, ex.route = s, w, r, route
 	ex.arrival = time.Now()
 	seq := s.seq.Add(1)
 	ex.phase = s.phaseAt(ex.arrival)

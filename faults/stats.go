@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -11,7 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// statKey groups calls for GET /_brownout/stats and the metrics.
+// statKey groups calls for GET /_brownout/stats and the metrics; fault is
+// the label of the fault, "none" for none.
 type statKey struct {
 	phase, route, fault string
 	status              int
@@ -27,10 +29,8 @@ type statEntry struct {
 
 // stats aggregates calls; the lock is held only to find a group.
 type stats struct {
-	s        *Server
 	mu       sync.Mutex
 	m        map[statKey]*statEntry
-	reg      *prometheus.Registry
 	callsVec *prometheus.CounterVec
 	durVec   *prometheus.HistogramVec
 	inflight prometheus.Gauge
@@ -38,8 +38,8 @@ type stats struct {
 	metrics  http.Handler
 }
 
-func newStats(s *Server) *stats {
-	st := &stats{s: s, m: make(map[statKey]*statEntry), reg: prometheus.NewRegistry()}
+func newStats() *stats {
+	st := &stats{m: make(map[statKey]*statEntry)}
 	st.callsVec = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "brownout_fakehf_calls_total",
 		Help: "Calls to the fake inference server by phase, route, injected fault and status (0 = none sent).",
@@ -57,24 +57,21 @@ func newStats(s *Server) *stats {
 		Name: "brownout_fakehf_queued",
 		Help: "Requests waiting for a capacity slot.",
 	})
-	st.reg.MustRegister(st.callsVec, st.durVec, st.inflight, st.queued)
-	st.metrics = promhttp.HandlerFor(st.reg, promhttp.HandlerOpts{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(st.callsVec, st.durVec, st.inflight, st.queued)
+	st.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return st
 }
 
 // add counts one call.
 func (st *stats) add(c *Call) {
-	k := statKey{c.Phase, c.Route, c.Fault, c.Status}
+	k := statKey{c.Phase, c.Route, cmp.Or(c.Fault, "none"), c.Status}
 	st.mu.Lock()
 	e := st.m[k]
 	if e == nil {
-		fault := c.Fault
-		if fault == "" {
-			fault = "none"
-		}
 		e = &statEntry{
-			calls:    st.callsVec.WithLabelValues(c.Phase, c.Route, fault, strconv.Itoa(c.Status)),
-			duration: st.durVec.WithLabelValues(c.Phase, c.Route),
+			calls:    st.callsVec.WithLabelValues(k.phase, k.route, k.fault, strconv.Itoa(k.status)),
+			duration: st.durVec.WithLabelValues(k.phase, k.route),
 		}
 		st.m[k] = e
 	}
@@ -117,14 +114,10 @@ func (s *Server) Stats() Stats {
 	st.mu.Lock()
 	for k, e := range st.m {
 		ps := &out.Phases[idx[k.phase]]
-		fault := k.fault
-		if fault == "" {
-			fault = "none"
-		}
 		ps.Calls += e.n
 		ps.Bytes += e.bytes
 		ps.ByRoute[k.route] += e.n
-		ps.ByFault[fault] += e.n
+		ps.ByFault[k.fault] += e.n
 		ps.ByStatus[strconv.Itoa(k.status)] += e.n
 		out.Calls += e.n
 	}
@@ -132,7 +125,7 @@ func (s *Server) Stats() Stats {
 	return out
 }
 
-func (st *stats) serveStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = []string{http.MethodGet}
 		w.WriteHeader(http.StatusMethodNotAllowed)
@@ -141,7 +134,5 @@ func (st *stats) serveStats(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = ctJSON
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(st.s.Stats())
+	_ = enc.Encode(s.Stats())
 }
-
-func (st *stats) serveMetrics(w http.ResponseWriter, r *http.Request) { st.metrics.ServeHTTP(w, r) }

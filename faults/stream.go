@@ -1,6 +1,9 @@
 package faults
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+)
 
 // Default message of a stream_error fault, as TGI reports a failure of the
 // model while generating.
@@ -41,11 +44,7 @@ func newStreamErrorFault(f FaultSpec, _ buildEnv) (fault, error) {
 	if f.Tokens < 0 {
 		return nil, fmt.Errorf("tokens: must be >= 0, got %d", f.Tokens)
 	}
-	msg := f.Message
-	if msg == "" {
-		msg = defaultStreamError
-	}
-	return streamErrorFault{k: f.Tokens, msg: msg}, nil
+	return streamErrorFault{k: f.Tokens, msg: cmp.Or(f.Message, defaultStreamError)}, nil
 }
 
 func (f streamErrorFault) apply(ex *exchange) {

@@ -25,8 +25,6 @@ var (
 // token is one entry of the fake vocabulary with its renderings prepared
 // once, so the hot path only appends bytes.
 type token struct {
-	id      int
-	text    string
 	esc     []byte // JSON-escaped text without quotes
 	escTrim []byte // the same without the leading space (first token of chat)
 	tgi     []byte // TGI Token object: {"id":..,"text":..,"logprob":..,"special":..}
@@ -54,7 +52,7 @@ var vocab, eos = func() ([]token, token) {
 }()
 
 func makeToken(id int, text, logprob string, special bool) token {
-	t := token{id: id, text: text, esc: appendEscaped(nil, text)}
+	t := token{esc: appendEscaped(nil, text)}
 	t.escTrim = t.esc
 	if len(text) > 0 && text[0] == ' ' {
 		t.escTrim = t.esc[1:]

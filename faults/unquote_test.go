@@ -98,7 +98,7 @@ func FuzzChatFast(f *testing.F) {
 			}
 			sb = append(sb, m.Content.text...)
 		}
-		slow.setPrompt(string(sb))
+		slow.setPrompt(sb)
 		mt := cr.MaxTokens
 		if mt == nil {
 			mt = cr.MaxCompletionTokens
