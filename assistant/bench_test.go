@@ -11,18 +11,13 @@ import (
 
 // benchTransport answers every chat call at once with the same body: the
 // upstream costs nothing, so the numbers are the assistant's own.
-type benchTransport struct{ body []byte }
+type benchTransport struct{ body string }
 
 func (bt benchTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		r.Body.Close()
 	}
-	return &http.Response{
-		StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": {"application/json"}},
-		Body:          io.NopCloser(bytes.NewReader(bt.body)),
-		ContentLength: int64(len(bt.body)), Request: r,
-	}, nil
+	return jsonResponse(r, 200, bt.body), nil
 }
 
 func benchBodies() [][]byte {
@@ -49,7 +44,7 @@ func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
 // difference is the breaker's per-request overhead.
 func BenchmarkQuery(b *testing.B) {
 	bodies := benchBodies()
-	rt := benchTransport{[]byte(chatBody("A circuit breaker stops calling a failing dependency and fails fast instead."))}
+	rt := benchTransport{chatBody("A circuit breaker stops calling a failing dependency and fails fast instead.")}
 	for _, enabled := range []bool{true, false} {
 		name := "breaker=off"
 		if enabled {

@@ -185,14 +185,11 @@ func (b *breaker) status() BreakerStatus {
 	s := BreakerStatus{
 		Enabled:      b.cfg.Enabled,
 		Name:         b.name,
-		State:        StateClosed,
+		State:        b.state(),
 		FailCount:    b.failStreak.Load(),
 		FailMax:      b.cfg.FailThreshold,
 		ResetTimeout: b.cfg.ResetTimeout.Seconds(),
 		Policy:       b.cfg.Policy,
-	}
-	if b.cb != nil {
-		s.State = b.cb.State().String()
 	}
 	s.IsHealthy = s.State == StateClosed
 	return s

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // These tests run the real gobreaker with the seed's real 60 s reset
@@ -50,24 +52,12 @@ func TestBreakerOpensAfterExactlyThreshold(t *testing.T) {
 					t.Errorf("upstream calls = %d, want %d", got, threshold)
 				}
 				want := []Transition{{Breaker: "huggingface_api", From: StateClosed, To: StateOpen, At: openedAt}}
-				if got := log.all(); !equalTransitions(got, want) {
+				if got := log.all(); !cmp.Equal(got, want) {
 					t.Errorf("transitions = %v, want %v", got, want)
 				}
 			})
 		})
 	}
-}
-
-func equalTransitions(a, b []Transition) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Breaker != b[i].Breaker || a[i].From != b[i].From || a[i].To != b[i].To || !a[i].At.Equal(b[i].At) {
-			return false
-		}
-	}
-	return true
 }
 
 // tripped returns a Service whose breaker (threshold 5, reset 60 s) has
@@ -164,7 +154,7 @@ func TestBreakerOpenLifecycle(t *testing.T) {
 			{"huggingface_api", StateOpen, StateHalfOpen, closedAt},
 			{"huggingface_api", StateHalfOpen, StateClosed, closedAt},
 		}
-		if got := log.all(); !equalTransitions(got, want) {
+		if got := log.all(); !cmp.Equal(got, want) {
 			t.Errorf("transitions:\n got %v\nwant %v", got, want)
 		}
 		if d := halfOpenAt.Sub(openedAt); d != 60*time.Second+time.Nanosecond {

@@ -51,6 +51,11 @@ func (c *lruCache) pushFront(e *cacheEntry) {
 	c.head.next = e
 }
 
+func (c *lruCache) moveToFront(e *cacheEntry) {
+	c.unlink(e)
+	c.pushFront(e)
+}
+
 // get returns the entry for key if present and not expired.
 func (c *lruCache) get(key string, now time.Time) (cachedAnswer, bool) {
 	if c.size == 0 {
@@ -67,8 +72,7 @@ func (c *lruCache) get(key string, now time.Time) (cachedAnswer, bool) {
 		delete(c.items, key)
 		return cachedAnswer{}, false
 	}
-	c.unlink(e)
-	c.pushFront(e)
+	c.moveToFront(e)
 	return e.val, true
 }
 
@@ -85,8 +89,7 @@ func (c *lruCache) put(key string, val cachedAnswer, now time.Time) {
 	defer c.mu.Unlock()
 	if e, ok := c.items[key]; ok {
 		e.val, e.expires = val, exp
-		c.unlink(e)
-		c.pushFront(e)
+		c.moveToFront(e)
 		return
 	}
 	var e *cacheEntry
@@ -100,13 +103,6 @@ func (c *lruCache) put(key string, val cachedAnswer, now time.Time) {
 	e.key, e.val, e.expires = key, val, exp
 	c.items[key] = e
 	c.pushFront(e)
-}
-
-// len returns the number of entries, expired ones included.
-func (c *lruCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items)
 }
 
 // normalizeQuestion is the L1 cache key: lower case, runs of white space

@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// len returns the number of entries, expired ones included.
+func (c *lruCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items)
+}
+
 func TestLRUEvictsLeastRecentlyUsed(t *testing.T) {
 	t.Parallel()
 	c := newLRUCache(3, 0)

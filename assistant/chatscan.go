@@ -18,47 +18,9 @@ import (
 func scanChatContent(b []byte) (content string, ok bool) {
 	s := jscan{b: b}
 	s.ws()
-	if !s.consume('{') {
-		return "", false
-	}
-	found := false
+	content, ok = s.object("choices", 0, s.choices)
 	s.ws()
-	if s.consume('}') {
-		return "", false
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return "", false
-		}
-		same, ok := sameKey(key, "choices")
-		switch {
-		case !ok:
-			return "", false
-		case same:
-			if found {
-				return "", false
-			}
-			c, ok := s.choices()
-			if !ok {
-				return "", false
-			}
-			content, found = c, true
-		default:
-			if !s.skipValue(0) {
-				return "", false
-			}
-		}
-		s.ws()
-		if s.consume('}') {
-			break
-		}
-		if !s.consume(',') {
-			return "", false
-		}
-	}
-	s.ws()
-	if !found || s.i != len(s.b) {
+	if !ok || s.i != len(s.b) {
 		return "", false
 	}
 	return content, true
@@ -192,13 +154,14 @@ func (s *jscan) choices() (string, bool) {
 }
 
 // firstChoice reads {"message": {"content": "..."}, ...}.
-func (s *jscan) firstChoice() (string, bool) { return s.member("message", 1) }
+func (s *jscan) firstChoice() (string, bool) {
+	return s.object("message", 2, func() (string, bool) { return s.object("content", 3, s.content) })
+}
 
-// member reads an object in which the key name occurs exactly once, and
-// every other member is skipped. At level 1 (a choice) the value is the
-// message object, read with member("content", 2); at level 2 (a message) it
-// is the content string.
-func (s *jscan) member(name string, level int) (string, bool) {
+// object reads an object in which the key name occurs exactly once and
+// returns what read makes of its value; every other member is skipped (and
+// validated) at nesting depth skipDepth.
+func (s *jscan) object(name string, skipDepth int, read func() (string, bool)) (string, bool) {
 	if !s.consume('{') {
 		return "", false
 	}
@@ -221,18 +184,12 @@ func (s *jscan) member(name string, level int) (string, bool) {
 			if found {
 				return "", false
 			}
-			var v string
-			if level == 1 {
-				v, ok = s.member("content", 2)
-			} else {
-				v, ok = s.content()
-			}
-			if !ok {
+			if out, ok = read(); !ok {
 				return "", false
 			}
-			out, found = v, true
+			found = true
 		default:
-			if !s.skipValue(level + 1) {
+			if !s.skipValue(skipDepth) {
 				return "", false
 			}
 		}

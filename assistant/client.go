@@ -180,11 +180,6 @@ type prompt struct {
 	user   []byte
 }
 
-// newPrompt escapes a plain system and user message.
-func newPrompt(system, user string) prompt {
-	return prompt{system: appendJSONString(nil, system), user: appendJSONString(nil, user)}
-}
-
 // chatMessage and chatRequest document (and let tests decode) the body that
 // appendChatRequest writes.
 type chatMessage struct {

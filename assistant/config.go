@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -207,6 +208,31 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 	bad := func(name, val, want string) {
 		errs = append(errs, fmt.Errorf("%s=%q is invalid: want %s", name, val, want))
 	}
+	// count sets *dst from name when it holds an integer from 1 to limit.
+	count := func(name string, limit uint64, dst *uint32) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 1 || n > limit {
+			bad(name, v, fmt.Sprintf("an integer from 1 to %d", limit))
+			return
+		}
+		*dst = uint32(n)
+	}
+	// oneOf sets *dst from name when it holds one of valid (want words them).
+	oneOf := func(name, want string, dst *string, valid ...string) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		if !slices.Contains(valid, v) {
+			bad(name, v, want)
+			return
+		}
+		*dst = v
+	}
 	if v := strings.TrimSpace(getenv(EnvEnabled)); v != "" {
 		b, ok := parseBool(v)
 		if !ok {
@@ -214,14 +240,7 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 		}
 		c.Breaker.Enabled = b
 	}
-	if v := strings.TrimSpace(getenv(EnvFailThreshold)); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 1 || n > MaxFailThreshold {
-			bad(EnvFailThreshold, v, fmt.Sprintf("an integer from 1 to %d", MaxFailThreshold))
-		} else {
-			c.Breaker.FailThreshold = uint32(n)
-		}
-	}
+	count(EnvFailThreshold, MaxFailThreshold, &c.Breaker.FailThreshold)
 	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok || d <= 0 || d > MaxCallTimeout {
@@ -258,13 +277,7 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 	if v := strings.TrimSpace(getenv(EnvToken)); v != "" {
 		c.Token = v
 	}
-	if v := strings.TrimSpace(getenv(EnvPolicy)); v != "" {
-		if v != PolicyConsecutive && v != PolicyRatio {
-			bad(EnvPolicy, v, "consecutive or ratio")
-		} else {
-			c.Breaker.Policy = v
-		}
-	}
+	oneOf(EnvPolicy, "consecutive or ratio", &c.Breaker.Policy, PolicyConsecutive, PolicyRatio)
 	if v := strings.TrimSpace(getenv(EnvFailureRatio)); v != "" {
 		r, ok := parseRatio(v)
 		if !ok || r <= 0 || r > 1 {
@@ -273,22 +286,8 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 			c.Breaker.FailureRatio = r
 		}
 	}
-	if v := strings.TrimSpace(getenv(EnvMinRequests)); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 1 || n > MaxMinRequests {
-			bad(EnvMinRequests, v, fmt.Sprintf("an integer from 1 to %d", MaxMinRequests))
-		} else {
-			c.Breaker.MinRequests = uint32(n)
-		}
-	}
-	if v := strings.TrimSpace(getenv(EnvHalfOpenMax)); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 1 || n > MaxHalfOpen {
-			bad(EnvHalfOpenMax, v, fmt.Sprintf("an integer from 1 to %d", MaxHalfOpen))
-		} else {
-			c.Breaker.HalfOpenMaxRequests = uint32(n)
-		}
-	}
+	count(EnvMinRequests, MaxMinRequests, &c.Breaker.MinRequests)
+	count(EnvHalfOpenMax, MaxHalfOpen, &c.Breaker.HalfOpenMaxRequests)
 	if v := strings.TrimSpace(getenv(EnvInterval)); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok || d < 0 || d > MaxInterval {
@@ -297,20 +296,8 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 			c.Breaker.Interval = d
 		}
 	}
-	if v := strings.TrimSpace(getenv(EnvScope)); v != "" {
-		if v != ScopeShared && v != ScopePerEndpoint {
-			bad(EnvScope, v, "shared or per-endpoint")
-		} else {
-			c.Breaker.Scope = v
-		}
-	}
-	if v := strings.TrimSpace(getenv(EnvMode)); v != "" {
-		if v != ModeChat && v != ModeText && v != ModeAuto {
-			bad(EnvMode, v, "chat, text or auto")
-		} else {
-			c.Mode = v
-		}
-	}
+	oneOf(EnvScope, "shared or per-endpoint", &c.Breaker.Scope, ScopeShared, ScopePerEndpoint)
+	oneOf(EnvMode, "chat, text or auto", &c.Mode, ModeChat, ModeText, ModeAuto)
 	return c, errors.Join(errs...)
 }
 

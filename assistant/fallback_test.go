@@ -278,7 +278,7 @@ func TestMalformedBodyCountsAndFallsBack(t *testing.T) {
 			t.Fatalf("#%d: metadata = %+v", i, m)
 		}
 	}
-	if st := health(t, s).CircuitBreaker.State; st != StateOpen {
+	if st := stateOf(t, s); st != StateOpen {
 		t.Errorf("after 2 malformed bodies: state %s, want open", st)
 	}
 }

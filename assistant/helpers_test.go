@@ -211,6 +211,11 @@ const offTopic = "zxqv wplk"
 
 const onTopic = "What is a circuit breaker?"
 
+// newPrompt escapes a plain system and user message.
+func newPrompt(system, user string) prompt {
+	return prompt{system: appendJSONString(nil, system), user: appendJSONString(nil, user)}
+}
+
 // mustClient is newClient for a configuration the test knows is valid.
 func mustClient(t testing.TB, cfg Config, rt http.RoundTripper) *client {
 	t.Helper()

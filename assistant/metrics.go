@@ -35,6 +35,7 @@ type metrics struct {
 	state       *prometheus.GaugeVec
 	transitions *prometheus.CounterVec
 	rejections  *prometheus.CounterVec
+	rejected    map[string]prometheus.Counter // by breaker name; filled at start
 	answers     map[string]prometheus.Counter
 	latency     map[string]prometheus.Observer
 	calls       *prometheus.CounterVec
@@ -42,7 +43,9 @@ type metrics struct {
 	callCache   map[[2]string]prometheus.Counter // endpoint, result; filled at start
 }
 
-func newMetrics(breakers []*breaker) *metrics {
+// newMetrics registers the collectors, with a series for every breaker name
+// already present so that metrics exist before any transition.
+func newMetrics(breakerNames []string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -65,6 +68,7 @@ func newMetrics(breakers []*breaker) *metrics {
 			Name: "assistant_invalid_requests_total",
 			Help: "Requests refused as invalid, by HTTP status.",
 		}, []string{"code"}),
+		rejected:  make(map[string]prometheus.Counter),
 		answers:   make(map[string]prometheus.Counter),
 		latency:   make(map[string]prometheus.Observer),
 		callCache: make(map[[2]string]prometheus.Counter),
@@ -83,14 +87,13 @@ func newMetrics(breakers []*breaker) *metrics {
 		m.latency[o] = latency.WithLabelValues(o)
 	}
 	for _, ep := range []string{EndpointChat, EndpointText} {
-		for _, r := range []string{resultSuccess, resultClientError, KindStatus.String(), KindMalformed.String(),
-			KindEmpty.String(), KindTransport.String(), KindTimeout.String(), KindCanceled.String()} {
+		for _, r := range append([]string{resultSuccess, resultClientError}, kindNames[1:]...) {
 			m.callCache[[2]string{ep, r}] = m.calls.WithLabelValues(ep, r)
 		}
 	}
-	for _, b := range breakers {
-		m.state.WithLabelValues(b.name).Set(0)
-		m.rejections.WithLabelValues(b.name)
+	for _, n := range breakerNames {
+		m.state.WithLabelValues(n).Set(0)
+		m.rejected[n] = m.rejections.WithLabelValues(n)
 	}
 	m.reg.MustRegister(m.state, m.transitions, m.rejections, answers, latency, m.calls, m.invalid)
 	return m

@@ -98,32 +98,31 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 
 	var hitsBuf [MaxTopK]hit
 	hits := s.index.search(q, topK, hitsBuf[:0])
-	p := prompt{system: s.systemJSON, user: s.appendUserPrompt(nil, q, hits)}
+	p := prompt{system: s.systemJSON, user: s.userPrompt(q, hits)}
 	key := normalizeQuestion(q)
 
-	var (
-		lastErr error
-		lastBr  *breaker
-		tried   [2]*breaker
-	)
+	// Every endpoint is tried in turn until one answers, so once the loop
+	// is over, all of them failed and lastErr is the last one's error.
+	var lastErr error
 	ctx := r.Context()
-	for i, ep := range s.endpoints {
+	for _, ep := range s.endpoints {
 		answer, err := ep.br.execute(func() (string, error) {
 			a, err := s.client.call(ctx, ep.name, p)
 			s.metrics.call(ep.name, err)
 			return a, err
 		})
-		lastErr, lastBr, tried[i] = err, ep.br, ep.br
 		if err == nil {
 			c := cachedAnswer{answerJSON: appendJSONString(make([]byte, 0, len(answer)+16), answer), hits: append([]hit(nil), hits...)}
 			s.cache.put(key, c, time.Now())
 			s.writeAnswer(w, start, OutcomeUpstream, ep.br, answerFrom{json: c.answerJSON}, hits, "", "")
 			return
 		}
+		lastErr = err
 		if rejected(err) {
-			s.metrics.rejections.WithLabelValues(ep.br.name).Inc()
+			s.metrics.rejected[ep.br.name].Inc()
 		}
 	}
+	lastBr := s.endpoints[len(s.endpoints)-1].br
 
 	reason := ReasonUpstreamError
 	var ue *UpstreamError
@@ -148,22 +147,21 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 	// Level 3: nothing to offer.
 	now := time.Now()
 	retry := 0
-	for _, b := range tried {
-		if b != nil {
-			if ra := b.retryAfter(now); retry == 0 || ra < retry {
-				retry = ra
-			}
+	for _, ep := range s.endpoints {
+		if ra := ep.br.retryAfter(now); retry == 0 || ra < retry {
+			retry = ra
 		}
 	}
-	st := lastBr.state()
-	msg := "The language model is temporarily unavailable and there is no cached answer or relevant passage for this question. Retry after " + strconv.Itoa(retry) + " s."
+	cs := lastBr.status()
+	msg := "The language model is temporarily unavailable"
 	if reason == ReasonCircuitOpen {
-		msg = "The language model is temporarily unavailable (circuit breaker " + st + ") and there is no cached answer or relevant passage for this question. Retry after " + strconv.Itoa(retry) + " s."
+		msg += " (circuit breaker " + cs.State + ")"
 	}
+	msg += " and there is no cached answer or relevant passage for this question. Retry after " + strconv.Itoa(retry) + " s."
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	w.Header()[HeaderBreakerState] = stateHeader(st)
+	w.Header()[HeaderBreakerState] = stateHeader(cs.State)
 	s.writeJSON(w, http.StatusServiceUnavailable, &UnavailableResponse{
-		Error: "service_unavailable", Message: msg, RetryAfter: retry, CircuitStatus: lastBr.status(),
+		Error: "service_unavailable", Message: msg, RetryAfter: retry, CircuitStatus: cs,
 	})
 	s.metrics.answers[OutcomeUnavailable].Inc()
 	s.metrics.latency[OutcomeUnavailable].Observe(time.Since(start).Seconds())
@@ -247,16 +245,14 @@ func (s *Service) writeAnswer(w http.ResponseWriter, start time.Time, outcome st
 // roundScore rounds a BM25 score to 4 decimals for the answer.
 func roundScore(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 
-// appendUserPrompt writes the user message, JSON-escaped: the numbered
+// userPrompt returns the user message, JSON-escaped: the numbered
 // context passages, then the question.
-func (s *Service) appendUserPrompt(dst []byte, q string, hits []hit) []byte {
-	if dst == nil {
-		n := 32 + len(q) + len(q)/8 // room for a little escaping
-		for _, h := range hits {
-			n += 8 + len(s.contextJSON[h.chunk])
-		}
-		dst = make([]byte, 0, n)
+func (s *Service) userPrompt(q string, hits []hit) []byte {
+	n := 32 + len(q) + len(q)/8 // room for a little escaping
+	for _, h := range hits {
+		n += 8 + len(s.contextJSON[h.chunk])
 	}
+	dst := make([]byte, 0, n)
 	if len(hits) > 0 {
 		dst = append(dst, `Context:\n`...)
 		for i, h := range hits {
@@ -296,16 +292,14 @@ func (s *Service) decodeQuery(w http.ResponseWriter, r *http.Request) (question 
 		s.invalid(w, `request body must be a JSON object such as {"question": "What is a circuit breaker?"}`)
 		return "", 0, false
 	}
-	var in struct {
-		Question *string `json:"question"`
-		TopK     *int    `json:"top_k"`
-	}
-	if q, k, ok := scanQuery(body); ok {
-		in.Question = &q
-		if k != 0 {
-			in.TopK = &k
+	// The fast path gives top_k 0 when it is absent (it never reads a 0).
+	question, k, fast := scanQuery(body)
+	hasK := k != 0
+	if !fast {
+		var in struct {
+			Question *string `json:"question"`
+			TopK     *int    `json:"top_k"`
 		}
-	} else {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
@@ -316,12 +310,16 @@ func (s *Service) decodeQuery(w http.ResponseWriter, r *http.Request) (question 
 			s.invalid(w, "request body holds more than one JSON value")
 			return "", 0, false
 		}
+		if in.Question == nil {
+			s.invalid(w, `"question" is missing`)
+			return "", 0, false
+		}
+		question = *in.Question
+		if in.TopK != nil {
+			k, hasK = *in.TopK, true
+		}
 	}
-	if in.Question == nil {
-		s.invalid(w, `"question" is missing`)
-		return "", 0, false
-	}
-	question = strings.TrimSpace(*in.Question)
+	question = strings.TrimSpace(question)
 	if question == "" {
 		s.invalid(w, `"question" is empty`)
 		return "", 0, false
@@ -331,12 +329,12 @@ func (s *Service) decodeQuery(w http.ResponseWriter, r *http.Request) (question 
 		return "", 0, false
 	}
 	topK = s.cfg.TopK
-	if in.TopK != nil {
-		if *in.TopK < 1 || *in.TopK > MaxTopK {
-			s.invalid(w, fmt.Sprintf(`"top_k" is %d: want an integer from 1 to %d`, *in.TopK, MaxTopK))
+	if hasK {
+		if k < 1 || k > MaxTopK {
+			s.invalid(w, fmt.Sprintf(`"top_k" is %d: want an integer from 1 to %d`, k, MaxTopK))
 			return "", 0, false
 		}
-		topK = *in.TopK
+		topK = k
 	}
 	return question, topK, true
 }

@@ -148,15 +148,16 @@ func buildIndexFS(fsys fs.FS) (*index, error) {
 // characters. The document title is its "# " heading, or its name.
 func chunkMarkdown(name, doc string) []chunk {
 	title := name
+	type section struct {
+		heading string
+		paras   []string
+	}
 	var (
 		chunks   []chunk
-		section  string
+		heading  string   // of the current section
 		paras    []string // paragraphs of the current section
 		cur      []string // lines of the current paragraph
-		sections []struct {
-			heading string
-			paras   []string
-		}
+		sections []section
 	)
 	endPara := func() {
 		if len(cur) > 0 {
@@ -167,10 +168,7 @@ func chunkMarkdown(name, doc string) []chunk {
 	endSection := func() {
 		endPara()
 		if len(paras) > 0 {
-			sections = append(sections, struct {
-				heading string
-				paras   []string
-			}{section, paras})
+			sections = append(sections, section{heading, paras})
 		}
 		paras = nil
 	}
@@ -180,10 +178,10 @@ func chunkMarkdown(name, doc string) []chunk {
 		case strings.HasPrefix(t, "# "):
 			endSection()
 			title = strings.TrimSpace(t[2:])
-			section = ""
+			heading = ""
 		case strings.HasPrefix(t, "## "):
 			endSection()
-			section = strings.TrimSpace(t[3:])
+			heading = strings.TrimSpace(t[3:])
 		case t == "":
 			endPara()
 		default:
@@ -236,16 +234,22 @@ func chunkMarkdown(name, doc string) []chunk {
 // splitAtWord cuts s after about n characters, at the last space before
 // that point when there is one.
 func splitAtWord(s string, n int) (head, tail string) {
-	i, count := 0, 0
-	for i < len(s) && count < n {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		count++
-	}
+	i := prefixLen(s, n)
 	if j := strings.LastIndexByte(s[:i], ' '); j > 0 {
 		return s[:j], strings.TrimSpace(s[j+1:])
 	}
 	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// prefixLen returns the length in bytes of the first n characters of s, or
+// of all of s when it is shorter.
+func prefixLen(s string, n int) int {
+	i := 0
+	for ; n > 0 && i < len(s); n-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
 }
 
 func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -451,13 +455,7 @@ func excerpt(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	i, count := 0, 0
-	for count < n-1 {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		count++
-	}
-	cut := s[:i]
+	cut := s[:prefixLen(s, n-1)]
 	if j := strings.LastIndexByte(cut, ' '); j > len(cut)*3/4 {
 		cut = cut[:j]
 	}

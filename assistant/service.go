@@ -131,11 +131,7 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	if cfg.Breaker.Scope == ScopePerEndpoint {
 		names = []string{cfg.Breaker.Name + "." + EndpointChat, cfg.Breaker.Name + "." + EndpointText}
 	}
-	placeholder := make([]*breaker, len(names))
-	for i, n := range names {
-		placeholder[i] = &breaker{name: n}
-	}
-	s.metrics = newMetrics(placeholder)
+	s.metrics = newMetrics(names)
 	s.promh = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	onTransition := func(t Transition) {
 		s.metrics.transition(t)
@@ -200,22 +196,19 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case PathQuery:
 		if r.Method != http.MethodPost {
-			s.refuse(w, http.StatusMethodNotAllowed, "method_not_allowed",
-				r.Method+" is not allowed on "+PathQuery+": use POST", http.MethodPost)
+			s.wrongMethod(w, r, "POST", http.MethodPost)
 			return
 		}
 		s.handleQuery(w, r)
 	case PathHealth:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			s.refuse(w, http.StatusMethodNotAllowed, "method_not_allowed",
-				r.Method+" is not allowed on "+PathHealth+": use GET", "GET, HEAD")
+			s.wrongMethod(w, r, "GET", "GET, HEAD")
 			return
 		}
 		s.handleHealth(w, r)
 	case PathMetrics:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			s.refuse(w, http.StatusMethodNotAllowed, "method_not_allowed",
-				r.Method+" is not allowed on "+PathMetrics+": use GET", "GET, HEAD")
+			s.wrongMethod(w, r, "GET", "GET, HEAD")
 			return
 		}
 		s.promh.ServeHTTP(w, r)
@@ -223,6 +216,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusNotFound, "not_found",
 			"no route "+r.URL.Path+": the assistant serves POST "+PathQuery+", GET "+PathHealth+" and GET "+PathMetrics, "")
 	}
+}
+
+// wrongMethod refuses r with a 405 that names the method to use; allow goes
+// in the Allow header.
+func (s *Service) wrongMethod(w http.ResponseWriter, r *http.Request, use, allow string) {
+	s.refuse(w, http.StatusMethodNotAllowed, "method_not_allowed",
+		r.Method+" is not allowed on "+r.URL.Path+": use "+use, allow)
 }
 
 // Serve answers on l until ctx is done, then shuts down gracefully: it
