@@ -131,7 +131,7 @@ func startChain(b *testing.B, wrap func(http.Handler) http.Handler) string {
 	b.Cleanup(func() { svc.Close() })
 	chainURL, stopChain := serveLoopback(b, svc)
 	b.Cleanup(stopChain)
-	return chainURL + "/assistant/query"
+	return chainURL + assistant.PathQuery
 }
 
 // BenchmarkChainThroughput measures load → assistant → fake over loopback

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"brownout/recording"
-	"brownout/scenarios"
 )
 
 // outcomeShares returns, per phase, the share of each outcome.
@@ -55,10 +54,7 @@ func TestTimeCompressionAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 34 s of wall time")
 	}
-	sc, err := scenarios.Builtin("hard-outage")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := hardOutage(t)
 	runs := map[float64]*loadedRun{}
 	for _, k := range []float64{10, 40} {
 		dir := filepath.Join(t.TempDir(), fmt.Sprintf("k%g", k))

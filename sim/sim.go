@@ -155,8 +155,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 			return nil, err
 		}
 		if vegetaFile, err = os.Create(filepath.Join(r.outDir, recording.VegetaFile)); err != nil {
-			rec.Close(0, time.Now(), false)
-			return nil, fmt.Errorf("recording: %w", err)
+			return nil, abort(rec, nil, fmt.Errorf("recording: %w", err))
 		}
 		vegetaOut = bufio.NewWriterSize(vegetaFile, 256<<10)
 	}
@@ -185,7 +184,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 
 	fake, err := faults.New(faultsConfig(real), faults.WithCallObserver(onCall))
 	if err != nil {
-		return nil, r.abort(rec, vegetaFile, fmt.Errorf("fake upstream: %w", err))
+		return nil, abort(rec, vegetaFile, fmt.Errorf("fake upstream: %w", err))
 	}
 	defer fake.Close()
 
@@ -209,7 +208,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 	} else {
 		l, err := listenLoopback()
 		if err != nil {
-			return nil, r.abort(rec, vegetaFile, err)
+			return nil, abort(rec, vegetaFile, err)
 		}
 		upstreamURL = "http://" + l.Addr().String()
 		servers.serve(l, fake.Serve)
@@ -220,22 +219,22 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 	svc, err := assistant.New(assistantConfig(real, upstreamURL),
 		assistant.WithObserver(observe), assistant.WithLogger(r.log), assistant.WithTransport(stamp))
 	if err != nil {
-		return nil, r.abort(rec, vegetaFile, fmt.Errorf("assistant: %w", err))
+		return nil, abort(rec, vegetaFile, fmt.Errorf("assistant: %w", err))
 	}
 
 	var target string
 	var transport http.RoundTripper
 	if r.inMemory {
-		target = "http://assistant.invalid/assistant/query"
+		target = "http://assistant.invalid" + assistant.PathQuery
 		transport = handlerTransport{h: svc}
 	} else {
 		l, err := listenLoopback()
 		if err != nil {
-			return nil, r.abort(rec, vegetaFile, err)
+			return nil, abort(rec, vegetaFile, err)
 		}
-		target = "http://" + l.Addr().String() + "/assistant/query"
+		target = "http://" + l.Addr().String() + assistant.PathQuery
 		if err := CheckLoopback(target); err != nil {
-			return nil, r.abort(rec, vegetaFile, err)
+			return nil, abort(rec, vegetaFile, err)
 		}
 		servers.serve(l, svc.Serve)
 		loadTransport := newLoopbackTransport()
@@ -258,7 +257,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 
 	t0 = time.Now()
 	fake.StartTimeline(t0)
-	results := atk.Attack(newTargeter(target, src, 0), pacer, pacer.Duration()+time.Millisecond, sc.Name)
+	results := atk.Attack(newTargeter(target, src), pacer, pacer.Duration()+time.Millisecond, sc.Name)
 
 	stats := &liveStats{}
 	progressDone := r.startProgress(sc, &header, k, t0, hist, stats)
@@ -278,20 +277,19 @@ loop:
 			if !ok {
 				break loop
 			}
-			start := res.Timestamp.Sub(t0)
-			end := res.Timestamp.Add(res.Latency)
 			out, reason, why := classify(int(res.Code), res.Body, res.Error)
 			stats.add(out)
 			if rec != nil {
+				start, latency := toScenario(res.Timestamp.Sub(t0)), toScenario(res.Latency)
 				if err := rec.Request(recording.Request{
-					Seq: res.Seq + 1, T: toScenario(start), Latency: toScenario(res.Latency), Status: int(res.Code),
-					Outcome: out, Reason: reason, Phase: header.PhaseAt(toScenario(start)), Breaker: hist.stateAt(end), Error: why,
+					Seq: res.Seq + 1, T: start, Latency: latency, Status: int(res.Code),
+					Outcome: out, Reason: reason, Phase: header.PhaseAt(start), Breaker: hist.stateAt(res.Timestamp.Add(res.Latency)), Error: why,
 				}); err != nil && recErr == nil {
 					recErr = err
 				}
 				res.Body, res.Headers = nil, nil
-				res.Timestamp = t0.Add(toScenario(start))
-				res.Latency = toScenario(res.Latency)
+				res.Timestamp = t0.Add(start)
+				res.Latency = latency
 				if err := vegetaEnc.Encode(res); err != nil && recErr == nil {
 					recErr = err
 				}
@@ -349,7 +347,7 @@ loop:
 }
 
 // abort closes a half-started recording and returns err.
-func (r *runner) abort(rec *recording.Writer, f *os.File, err error) error {
+func abort(rec *recording.Writer, f *os.File, err error) error {
 	if f != nil {
 		f.Close()
 	}
@@ -424,17 +422,21 @@ func (t contextTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { stop(); cancel() }}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, stop: stop, cancel: cancel}
 	return resp, nil
 }
 
+// cancelOnClose ends a contextTransport request's context when its body
+// is closed.
 type cancelOnClose struct {
 	io.ReadCloser
-	cancel func()
+	stop   func() bool
+	cancel context.CancelFunc
 }
 
 func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
+	c.stop()
 	c.cancel()
 	return err
 }

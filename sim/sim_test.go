@@ -162,21 +162,47 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun,
 	}
 }
 
-func TestHardOutageVirtualTime(t *testing.T) {
+// hardOutage returns the built-in hard-outage scenario.
+func hardOutage(t *testing.T) *scenarios.Scenario {
+	t.Helper()
 	sc, err := scenarios.Builtin("hard-outage")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sc
+}
+
+// playVirtual plays sc at time scale 1 in memory, inside a synctest
+// bubble, into a new run folder, and returns the result and the folder.
+// With stopAfter > 0 the run is cancelled after that much virtual time.
+func playVirtual(t *testing.T, sc *scenarios.Scenario, stopAfter time.Duration) (*Result, string) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "run")
+	var res *Result
 	synctest.Test(t, func(t *testing.T) {
-		res, err := Run(context.Background(), sc, WithOutDir(dir), WithTimeScale(1), InMemory())
-		if err != nil {
+		ctx := context.Background()
+		if stopAfter > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			time.AfterFunc(stopAfter, cancel)
+		}
+		var err error
+		if res, err = Run(ctx, sc, WithOutDir(dir), WithTimeScale(1), InMemory()); err != nil {
 			t.Fatal(err)
 		}
-		if res.Interrupted {
-			t.Error("run marked interrupted")
-		}
 	})
+	if res == nil {
+		t.FailNow()
+	}
+	return res, dir
+}
+
+func TestHardOutageVirtualTime(t *testing.T) {
+	sc := hardOutage(t)
+	res, dir := playVirtual(t, sc, 0)
+	if res.Interrupted {
+		t.Error("run marked interrupted")
+	}
 	lr := loadRun(t, dir)
 	if !lr.header.Complete || lr.header.Interrupted {
 		t.Errorf("header: complete=%v interrupted=%v", lr.header.Complete, lr.header.Interrupted)
@@ -192,18 +218,10 @@ func TestHardOutageVirtualTime(t *testing.T) {
 }
 
 func TestVirtualTimeIsDeterministic(t *testing.T) {
-	sc, err := scenarios.Builtin("hard-outage")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := hardOutage(t)
 	var seqs [2][]recording.Transition
 	for i := range seqs {
-		dir := filepath.Join(t.TempDir(), "run")
-		synctest.Test(t, func(t *testing.T) {
-			if _, err := Run(context.Background(), sc, WithOutDir(dir), WithTimeScale(1), InMemory()); err != nil {
-				t.Fatal(err)
-			}
-		})
+		_, dir := playVirtual(t, sc, 0)
 		seqs[i] = loadRun(t, dir).transitions
 	}
 	if len(seqs[0]) != len(seqs[1]) {
@@ -217,22 +235,10 @@ func TestVirtualTimeIsDeterministic(t *testing.T) {
 }
 
 func TestInterruptKeepsAValidRecording(t *testing.T) {
-	sc, err := scenarios.Builtin("hard-outage")
-	if err != nil {
-		t.Fatal(err)
+	res, dir := playVirtual(t, hardOutage(t), 100*time.Second)
+	if !res.Interrupted {
+		t.Error("Result.Interrupted = false")
 	}
-	dir := filepath.Join(t.TempDir(), "run")
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(100*time.Second, cancel)
-		res, err := Run(ctx, sc, WithOutDir(dir), WithTimeScale(1), InMemory())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !res.Interrupted {
-			t.Error("Result.Interrupted = false")
-		}
-	})
 	lr := loadRun(t, dir)
 	if !lr.header.Interrupted || !lr.header.Complete {
 		t.Errorf("header: interrupted=%v complete=%v, want both", lr.header.Interrupted, lr.header.Complete)
@@ -246,10 +252,7 @@ func TestInterruptKeepsAValidRecording(t *testing.T) {
 }
 
 func TestCheckTimeScale(t *testing.T) {
-	sc, err := scenarios.Builtin("hard-outage")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := hardOutage(t)
 	if err := CheckTimeScale(sc, 40); err != nil {
 		t.Errorf("K=40: %v", err)
 	}

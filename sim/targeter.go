@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -27,7 +28,7 @@ func LoadQueries(spec string) ([]string, error) {
 		return nil, fmt.Errorf("queries: %w", err)
 	}
 	var qs []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -91,15 +92,14 @@ func (q *questionSource) Next() string {
 // queryRequest is the assistant's request body.
 type queryRequest struct {
 	Question string `json:"question"`
-	TopK     int    `json:"top_k,omitempty"`
 }
 
 // newTargeter returns a vegeta.Targeter that posts questions to the
 // assistant's query endpoint.
-func newTargeter(url string, src *questionSource, topK int) vegeta.Targeter {
+func newTargeter(url string, src *questionSource) vegeta.Targeter {
 	hdr := map[string][]string{"Content-Type": {"application/json"}}
 	return func(t *vegeta.Target) error {
-		body, err := json.Marshal(queryRequest{Question: src.Next(), TopK: topK})
+		body, err := json.Marshal(queryRequest{Question: src.Next()})
 		if err != nil {
 			return err
 		}
