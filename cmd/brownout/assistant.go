@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"brownout/assistant"
 )
 
@@ -23,18 +21,13 @@ var assistantGetenv = os.Getenv
 // cancelled (SIGINT/SIGTERM). Settings come from the defaults, then the
 // seed's environment variables, then the flags the user gave.
 func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("assistant", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout assistant [--listen ADDR] [--upstream URL] [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Runs the assistant service (POST /assistant/query, GET /assistant/health/circuit-breaker,")
-		fmt.Fprintln(stderr, "GET /metrics). Settings: defaults, then environment variables (CIRCUIT_BREAKER_*, HF_*),")
-		fmt.Fprintln(stderr, "then these flags. See the README (section Assistant service).")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "flags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("assistant", stderr,
+		"usage: brownout assistant [--listen ADDR] [--upstream URL] [flags]",
+		"",
+		"Runs the assistant service (POST /assistant/query, GET /assistant/health/circuit-breaker,",
+		"GET /metrics). Settings: defaults, then environment variables (CIRCUIT_BREAKER_*, HF_*),",
+		"then these flags. See the README (section Assistant service).",
+	)
 	// Settings are layered: defaults, then the environment, then the flags.
 	// The flags are bound to the environment's result, so a flag the user
 	// does not give leaves that value alone (and --help shows it). Every
@@ -76,12 +69,9 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitUsage
 	}
 	if fs.Changed("breaker") {
-		switch strings.ToLower(*breakerFlag) {
-		case "on", "true":
-			cfg.Breaker.Enabled = true
-		case "off", "false":
-			cfg.Breaker.Enabled = false
-		default:
+		if on, ok := parseOnOff(strings.ToLower(*breakerFlag)); ok {
+			cfg.Breaker.Enabled = on
+		} else {
 			flagErrs = append(flagErrs, fmt.Sprintf("--breaker=%q is invalid: want on or off", *breakerFlag))
 		}
 	}

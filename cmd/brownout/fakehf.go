@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
-	"github.com/spf13/pflag"
 
 	"brownout/faults"
 )
@@ -18,20 +17,15 @@ import (
 // cmdFakeHF runs the fake HuggingFace inference server standalone until ctx
 // is cancelled, as a test double other teams can point their apps at.
 func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("fakehf", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout fakehf [--listen ADDR] [--config FILE] [--fault KIND:key=val,... ...] [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Serves the HuggingFace inference API / TGI routes (POST /v1/chat/completions, /v1/completions,")
-		fmt.Fprintln(stderr, "/, /models/{id}, /generate, /generate_stream; GET /health, /info, /metrics, /_brownout/stats)")
-		fmt.Fprintln(stderr, "with the faults you ask for. --config is YAML with the faults.Config fields; the flags below")
-		fmt.Fprintln(stderr, "override it and apply to every phase. Fault kinds: "+strings.Join(faults.Kinds(), ", ")+".")
-		fmt.Fprintln(stderr, "See the README (section Fake HuggingFace server).")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "flags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("fakehf", stderr,
+		"usage: brownout fakehf [--listen ADDR] [--config FILE] [--fault KIND:key=val,... ...] [flags]",
+		"",
+		"Serves the HuggingFace inference API / TGI routes (POST /v1/chat/completions, /v1/completions,",
+		"/, /models/{id}, /generate, /generate_stream; GET /health, /info, /metrics, /_brownout/stats)",
+		"with the faults you ask for. --config is YAML with the faults.Config fields; the flags below",
+		"override it and apply to every phase. Fault kinds: "+strings.Join(faults.Kinds(), ", ")+".",
+		"See the README (section Fake HuggingFace server).",
+	)
 	var (
 		listen      = fs.String("listen", "127.0.0.1:9000", "address to listen on (loopback unless you say otherwise)")
 		config      = fs.String("config", "", "YAML file with model, seed, max_tokens and phases")

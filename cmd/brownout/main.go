@@ -93,6 +93,22 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'brownout COMMAND --help' for a command's flags.")
 }
 
+// newFlagSet returns a subcommand's flag set, which reports to stderr and
+// whose usage prints the usage lines, a blank line, then the flags.
+func newFlagSet(name string, stderr io.Writer, usage ...string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		for _, line := range usage {
+			fmt.Fprintln(stderr, line)
+		}
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "flags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseFlags parses a subcommand's flags. When parsing ends the command
 // (--help, or a bad flag, which it reports with the usage; pflag prints
 // nothing itself under ContinueOnError) it returns the exit code and false.

@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/spf13/pflag"
-
 	"brownout/reports"
 	"brownout/scenarios"
 )
@@ -15,23 +13,18 @@ import (
 // cmdReport re-renders the plots, summary and verdicts of a recorded run
 // without rerunning it, optionally judging other thresholds.
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("report", stderr,
+		"usage: brownout report DIR [--thresholds FILE]",
+		"",
+		"Re-renders dashboard.png, breaker.png, outcomes.png, latency.png, upstream.png,",
+		"summary.json, report.md and junit.xml in the run folder DIR from its recording,",
+		"and prints the threshold table.",
+		"",
+		"Exit status: 0 all thresholds pass, 1 some failed, 2 invalid input or usage,",
+		"130 the recording is of an interrupted run (the report is still written).",
+	)
 	thresholdsFile := fs.String("thresholds", "", "judge the thresholds in this YAML `FILE` (a `thresholds:` map) instead of the scenario's own")
 	quiet := fs.BoolP("quiet", "q", false, "print only the verdict table, not the paths written")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout report DIR [--thresholds FILE]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Re-renders dashboard.png, breaker.png, outcomes.png, latency.png, upstream.png,")
-		fmt.Fprintln(stderr, "summary.json, report.md and junit.xml in the run folder DIR from its recording,")
-		fmt.Fprintln(stderr, "and prints the threshold table.")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Exit status: 0 all thresholds pass, 1 some failed, 2 invalid input or usage,")
-		fmt.Fprintln(stderr, "130 the recording is of an interrupted run (the report is still written).")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "flags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}

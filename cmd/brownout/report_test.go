@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,19 +83,18 @@ func TestCmdReportExitCodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := reportTestRun(t, c.interrupted)
-			var stdout, stderr bytes.Buffer
-			got := cmdReport(context.Background(), c.args(dir), &stdout, &stderr)
+			got, stdout, stderr := runCmd(t, cmdReport, c.args(dir)...)
 			if got != c.want {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, c.want, stdout.String(), stderr.String())
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, c.want, stdout, stderr)
 			}
-			out := strings.ReplaceAll(stdout.String(), dir, "DIR")
+			out := strings.ReplaceAll(stdout, dir, "DIR")
 			for _, s := range c.stdout {
 				if !strings.Contains(out, s) {
 					t.Errorf("stdout lacks %q:\n%s", s, out)
 				}
 			}
-			if c.stderr != "" && !strings.Contains(stderr.String(), c.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", c.stderr, stderr.String())
+			if c.stderr != "" && !strings.Contains(stderr, c.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", c.stderr, stderr)
 			}
 		})
 	}
@@ -110,9 +107,9 @@ func TestCmdReportJUnitShowsTheFailure(t *testing.T) {
 	dir := reportTestRun(t, false)
 	th := filepath.Join(t.TempDir(), "t.yaml")
 	os.WriteFile(th, []byte("thresholds:\n  \"breaker_opens\": [\"== 0\"]\n  \"requests\": [\">= 100\"]\n"), 0o644)
-	var stdout, stderr bytes.Buffer
-	if got := cmdReport(context.Background(), []string{dir, "--thresholds", th, "-q"}, &stdout, &stderr); got != exitFailed {
-		t.Fatalf("exit %d, want %d; stderr: %s", got, exitFailed, stderr.String())
+	got, stdout, stderr := runCmd(t, cmdReport, dir, "--thresholds", th, "-q")
+	if got != exitFailed {
+		t.Fatalf("exit %d, want %d; stderr: %s", got, exitFailed, stderr)
 	}
 	jx, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
 	if err != nil {
@@ -121,7 +118,7 @@ func TestCmdReportJUnitShowsTheFailure(t *testing.T) {
 	if s := string(jx); strings.Count(s, "<failure ") != 1 || !strings.Contains(s, `failures="1"`) || !strings.Contains(s, "observed 1, expected == 0") {
 		t.Errorf("junit.xml:\n%s", s)
 	}
-	if strings.Contains(stdout.String(), "wrote ") {
+	if strings.Contains(stdout, "wrote ") {
 		t.Error("-q still printed the paths")
 	}
 }

@@ -57,14 +57,11 @@ func (o *breakerOverrides) apply(fs *pflag.FlagSet, sc *scenarios.Scenario) erro
 		sc.Breaker.CallTimeout = scenarios.Duration(o.callTimeout)
 	}
 	if fs.Changed("breaker") {
-		switch o.breaker {
-		case "on", "true":
-			sc.Breaker.Enabled = true
-		case "off", "false":
-			sc.Breaker.Enabled = false
-		default:
+		on, ok := parseOnOff(o.breaker)
+		if !ok {
 			return fmt.Errorf("--breaker=%q: want on or off", o.breaker)
 		}
+		sc.Breaker.Enabled = on
 	}
 	if fs.Changed("seed") {
 		sc.Seed = o.seed
@@ -75,9 +72,23 @@ func (o *breakerOverrides) apply(fs *pflag.FlagSet, sc *scenarios.Scenario) erro
 	return nil
 }
 
+// parseOnOff reads the value of a --breaker flag: on or true, off or false.
+func parseOnOff(s string) (on, ok bool) {
+	switch s {
+	case "on", "true":
+		return true, true
+	case "off", "false":
+		return false, true
+	}
+	return false, false
+}
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("run", stderr,
+		"usage: brownout run SCENARIO [flags]",
+		"",
+		"SCENARIO is a scenario file or a built-in name (see 'brownout scenarios').",
+	)
 	var (
 		out   string
 		scale float64
@@ -88,10 +99,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&scale, "time-scale", 0, "compress time K times: durations ÷ K, rates × K (default: the scenario's time_scale)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	ov.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout run SCENARIO [flags]\n\nSCENARIO is a scenario file or a built-in name (see 'brownout scenarios').\n\nflags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -132,13 +139,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "brownout run: warning: %s\n", w)
 	}
-	return renderReport(res.Dir, reports.Options{}, res.Interrupted, stdout, stderr)
+	return renderReport(res.Dir, res.Interrupted, stdout, stderr)
 }
 
 // renderReport writes a run folder's report, prints the threshold table and
 // the files written, and turns the verdict into the exit code.
-func renderReport(dir string, opts reports.Options, interrupted bool, stdout, stderr io.Writer) int {
-	rep, err := reports.Render(dir, opts)
+func renderReport(dir string, interrupted bool, stdout, stderr io.Writer) int {
+	rep, err := reports.Render(dir, reports.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "brownout: report: %v\n", err)
 		return exitUsage
@@ -165,10 +172,7 @@ func renderReport(dir string, opts reports.Options, interrupted bool, stdout, st
 // progressOption renders sim progress: one live line on a terminal, plain
 // periodic lines otherwise (or when CI is set).
 func progressOption(w io.Writer) sim.Option {
-	live := false
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" {
-		live = true
-	}
+	live := isLiveTerminal(w)
 	every := 5 * time.Second
 	if live {
 		every = 250 * time.Millisecond
@@ -186,4 +190,11 @@ func progressOption(w io.Writer) sim.Option {
 			fmt.Fprintln(w, strings.TrimRight(line, " "))
 		}
 	})
+}
+
+// isLiveTerminal reports whether progress written to w may redraw one live
+// line: w is a terminal and CI is not set.
+func isLiveTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == ""
 }

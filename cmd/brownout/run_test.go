@@ -49,13 +49,12 @@ func writeScenario(t *testing.T, text string) string {
 func TestCmdRunFailsOnTheFailingThreshold(t *testing.T) {
 	path := writeScenario(t, shortRun)
 	out := filepath.Join(t.TempDir(), "out")
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"run", path, "--out", out, "--quiet"}, &stdout, &stderr)
+	code, stdout, stderr := runCmd(t, run, "run", path, "--out", out, "--quiet")
 	if code != exitFailed {
-		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailed, &stdout, &stderr)
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailed, stdout, stderr)
 	}
-	if !strings.Contains(stdout.String(), "breaker_opens{phase:outage} == 0") || !strings.Contains(stdout.String(), "FAIL") {
-		t.Errorf("threshold table lacks the failing row:\n%s", &stdout)
+	if !strings.Contains(stdout, "breaker_opens{phase:outage} == 0") || !strings.Contains(stdout, "FAIL") {
+		t.Errorf("threshold table lacks the failing row:\n%s", stdout)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "junit.xml"))
 	if err != nil {
@@ -129,12 +128,12 @@ func TestCmdRunRefusesBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			if code := run(context.Background(), tt.args, &stdout, &stderr); code != exitUsage {
+			code, _, stderr := runCmd(t, run, tt.args...)
+			if code != exitUsage {
 				t.Errorf("exit %d, want %d", code, exitUsage)
 			}
-			if !strings.Contains(stderr.String(), tt.want) {
-				t.Errorf("stderr lacks %q:\n%s", tt.want, &stderr)
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, stderr)
 			}
 		})
 	}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/spf13/pflag"
-
 	"brownout/scenarios"
 )
 
@@ -15,16 +13,11 @@ import (
 // one-line description, or prints one built-in's file as a starting point
 // for a user's own.
 func cmdScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("scenarios", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout scenarios [--show NAME]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Lists the built-in scenarios; `brownout run NAME` plays one.")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "flags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("scenarios", stderr,
+		"usage: brownout scenarios [--show NAME]",
+		"",
+		"Lists the built-in scenarios; `brownout run NAME` plays one.",
+	)
 	show := fs.String("show", "", "print the YAML file of the built-in scenario NAME, comments included")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code

@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
-
-	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"brownout/scenarios"
 	"brownout/sweep"
@@ -24,8 +20,16 @@ import (
 // one: exit 0 when some cell passes every threshold, 1 when none does, 2
 // for bad input, 130 when interrupted (the partial report is written).
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("sweep", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sweep", stderr,
+		"usage: brownout sweep SCENARIO [flags]",
+		"",
+		"Plays SCENARIO (a file or built-in name) once per cell of a grid of breaker settings,",
+		"each cell a full run recorded into OUT/cells/<name>/ (re-render with 'brownout report'),",
+		"and writes heatmaps, sweep.csv, sweep.json and sweep.md with a recommendation.",
+		"",
+		"Exit status: 0 some cell passes every threshold, 1 none does, 2 invalid input or usage,",
+		"130 interrupted (finished cells are kept and a partial report is written).",
+	)
 	var (
 		g           sweep.Grid
 		ratios      []string
@@ -51,19 +55,6 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Int64Var(&seed, "seed", 0, "first random seed (overrides the scenario's seed)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&listMetrics, "list-metrics", false, "list the metrics --objective accepts and exit")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout sweep SCENARIO [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Plays SCENARIO (a file or built-in name) once per cell of a grid of breaker settings,")
-		fmt.Fprintln(stderr, "each cell a full run recorded into OUT/cells/<name>/ (re-render with 'brownout report'),")
-		fmt.Fprintln(stderr, "and writes heatmaps, sweep.csv, sweep.json and sweep.md with a recommendation.")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Exit status: 0 some cell passes every threshold, 1 none does, 2 invalid input or usage,")
-		fmt.Fprintln(stderr, "130 interrupted (finished cells are kept and a partial report is written).")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "flags:")
-		fs.PrintDefaults()
-	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -153,10 +144,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // sweepProgress prints one line per finished run: a live line on a
 // terminal, plain lines otherwise (or when CI is set).
 func sweepProgress(w io.Writer) func(sweep.Progress) {
-	live := false
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" {
-		live = true
-	}
+	live := isLiveTerminal(w)
 	var mu sync.Mutex
 	return func(p sweep.Progress) {
 		mu.Lock()

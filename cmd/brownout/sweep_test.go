@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +10,12 @@ import (
 func TestCmdSweepSmallGrid(t *testing.T) {
 	path := writeScenario(t, strings.Replace(shortRun, `  "breaker_opens{phase:outage}": ["== 0"]`+"\n", "", 1))
 	out := filepath.Join(t.TempDir(), "sweep")
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"sweep", path, "--fail-threshold", "2,4", "--reset-timeout", "500ms", "--time-scale", "1", "--out", out, "--quiet"}, &stdout, &stderr)
+	code, stdout, stderr := runCmd(t, run, "sweep", path, "--fail-threshold", "2,4", "--reset-timeout", "500ms", "--time-scale", "1", "--out", out, "--quiet")
 	if code != exitOK {
-		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, &stdout, &stderr)
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout, stderr)
 	}
-	if !strings.Contains(stdout.String(), "recommended:") {
-		t.Errorf("no recommendation in the output:\n%s", &stdout)
+	if !strings.Contains(stdout, "recommended:") {
+		t.Errorf("no recommendation in the output:\n%s", stdout)
 	}
 	for _, f := range []string{"sweep.csv", "sweep.json", "sweep.md", "heatmap-pass.png", "cells/ft2-rt500ms/run.json", "cells/ft4-rt500ms/dashboard.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
@@ -36,11 +33,11 @@ func TestCmdSweepRefusesBadInput(t *testing.T) {
 		{"sweep", path, "--objective", "happiness"},
 		{"sweep", "no-such-scenario"},
 	} {
-		var stdout, stderr bytes.Buffer
-		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
-			t.Errorf("%v: exit %d, want %d\nstderr:\n%s", args, code, exitUsage, &stderr)
+		code, _, stderr := runCmd(t, run, args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\nstderr:\n%s", args, code, exitUsage, stderr)
 		}
-		if stderr.Len() == 0 {
+		if stderr == "" {
 			t.Errorf("%v: nothing on stderr", args)
 		}
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/spf13/pflag"
-
 	"brownout/scenarios"
 )
 
@@ -15,19 +13,14 @@ import (
 // problem of every one of them, so a user fixes a file in one pass. It
 // exits 0 when all are valid and 2 otherwise.
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brownout validate FILE|NAME... [--print]")
-		fmt.Fprintln(stderr, "       brownout validate --schema")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Checks scenario files (or built-in scenarios by name) and prints every error with")
-		fmt.Fprintln(stderr, "file:line:column and the field path. Exit status 0 when all are valid, 2 otherwise.")
-		fmt.Fprintln(stderr, "See the README (section Scenarios) for the format.")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "flags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("validate", stderr,
+		"usage: brownout validate FILE|NAME... [--print]",
+		"       brownout validate --schema",
+		"",
+		"Checks scenario files (or built-in scenarios by name) and prints every error with",
+		"file:line:column and the field path. Exit status 0 when all are valid, 2 otherwise.",
+		"See the README (section Scenarios) for the format.",
+	)
 	var (
 		printYAML = fs.Bool("print", false, "print each valid scenario as YAML with every default filled in (status lines go to stderr)")
 		schema    = fs.Bool("schema", false, "print the JSON Schema of the scenario format and exit")

@@ -12,7 +12,9 @@ import (
 	"brownout/scenarios"
 )
 
-func runScenarioCmd(t *testing.T, cmd func(context.Context, []string, io.Writer, io.Writer) int, args ...string) (int, string, string) {
+// runCmd calls a command (or run) with args and returns its exit code,
+// stdout and stderr.
+func runCmd(t *testing.T, cmd func(context.Context, []string, io.Writer, io.Writer) int, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := cmd(context.Background(), args, &out, &errb)
@@ -49,7 +51,7 @@ func TestValidateCommand(t *testing.T) {
 		{"help", []string{"--help"}, exitOK, nil, []string{"usage: brownout validate"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runScenarioCmd(t, cmdValidate, tc.args...)
+			code, out, errs := runCmd(t, cmdValidate, tc.args...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errs)
 			}
@@ -73,7 +75,7 @@ func TestValidateCommand(t *testing.T) {
 }
 
 func TestValidatePrintRoundTrips(t *testing.T) {
-	code, out, errs := runScenarioCmd(t, cmdValidate, "--print", "overload")
+	code, out, errs := runCmd(t, cmdValidate, "--print", "overload")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -88,7 +90,7 @@ func TestValidatePrintRoundTrips(t *testing.T) {
 }
 
 func TestScenariosCommand(t *testing.T) {
-	code, out, errs := runScenarioCmd(t, cmdScenarios)
+	code, out, errs := runCmd(t, cmdScenarios)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -101,14 +103,14 @@ func TestScenariosCommand(t *testing.T) {
 			t.Errorf("listing lacks %s: %s", info.Name, info.Description)
 		}
 	}
-	code, out, _ = runScenarioCmd(t, cmdScenarios, "--show", "hard-outage")
+	code, out, _ = runCmd(t, cmdScenarios, "--show", "hard-outage")
 	if code != exitOK || !strings.HasPrefix(out, "# yaml-language-server: $schema=./schema.json") {
 		t.Errorf("--show hard-outage: exit %d\n%s", code, out)
 	}
-	if code, _, errs := runScenarioCmd(t, cmdScenarios, "--show", "nope"); code != exitUsage || !strings.Contains(errs, "unknown built-in") {
+	if code, _, errs := runCmd(t, cmdScenarios, "--show", "nope"); code != exitUsage || !strings.Contains(errs, "unknown built-in") {
 		t.Errorf("--show nope: exit %d, %s", code, errs)
 	}
-	if code, _, _ := runScenarioCmd(t, cmdScenarios, "extra"); code != exitUsage {
+	if code, _, _ := runCmd(t, cmdScenarios, "extra"); code != exitUsage {
 		t.Errorf("extra argument: exit %d", code)
 	}
 }
