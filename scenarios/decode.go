@@ -59,7 +59,7 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 		// The YAML library is third-party code fed untrusted input: never let
 		// a panic in it cross this package's boundary.
 		if r := recover(); r != nil {
-			s, err = nil, &ErrorList{Errors: []*FieldError{{File: filename, Line: 1, Column: 1, Message: fmt.Sprintf("cannot read the file as YAML: %v", r)}}}
+			s, err = nil, panicError(filename, r)
 		}
 	}()
 	body := d.parseDocument(data)
@@ -72,7 +72,7 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 		base := filepath.Base(filename)
 		sc.Name = strings.TrimSuffix(base, filepath.Ext(base))
 	}
-	v := &validator{given: d.given}
+	v := &validator{given: d.isGiven}
 	v.scenario(&sc)
 	d.addSemantic(v.errs)
 	if err := d.errs.err(); err != nil {
@@ -88,7 +88,7 @@ func ParseThresholds(filename string, data []byte) (ths []Threshold, err error) 
 	d := newDecoder(filename)
 	defer func() {
 		if r := recover(); r != nil {
-			ths, err = nil, &ErrorList{Errors: []*FieldError{{File: filename, Line: 1, Column: 1, Message: fmt.Sprintf("cannot read the file as YAML: %v", r)}}}
+			ths, err = nil, panicError(filename, r)
 		}
 	}()
 	body := d.parseDocument(data)
@@ -118,6 +118,11 @@ func ParseThresholds(filename string, data []byte) (ths []Threshold, err error) 
 		return nil, err
 	}
 	return ths, nil
+}
+
+// panicError reports a panic r of the YAML library while reading filename.
+func panicError(filename string, r any) error {
+	return &ErrorList{Errors: []*FieldError{{File: filename, Line: 1, Column: 1, Message: fmt.Sprintf("cannot read the file as YAML: %v", r)}}}
 }
 
 // parseDocument parses data into its single document's body; nil when there
@@ -235,12 +240,6 @@ func (d *decoder) errorf(n ast.Node, path, format string, args ...any) {
 	d.errs.add(&FieldError{File: d.file, Line: p.line, Column: p.col, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// given reports whether the file set the field at path.
-func (d *decoder) given(path string, _ bool) bool {
-	_, ok := d.pos[path]
-	return ok
-}
-
 // addSemantic places the semantic checks' problems at the position of
 // their field, or of its nearest ancestor the file has, skipping fields
 // that already failed to decode.
@@ -309,9 +308,7 @@ func describe(n ast.Node) string {
 		return "a block string"
 	case *ast.IntegerNode:
 		return "integer " + v.GetToken().Value
-	case *ast.FloatNode:
-		return "number " + v.GetToken().Value
-	case *ast.InfinityNode, *ast.NanNode:
+	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
 		return "number " + v.GetToken().Value
 	case *ast.BoolNode:
 		return fmt.Sprintf("boolean %v", v.Value)
@@ -337,9 +334,7 @@ func (d *decoder) mapping(n ast.Node, path string) (*ast.MappingNode, bool) {
 		return v, true
 	case *ast.MappingValueNode:
 		return &ast.MappingNode{BaseNode: v.BaseNode, Start: v.Start, Values: []*ast.MappingValueNode{v}}, true
-	case *ast.NullNode:
-		return &ast.MappingNode{}, true
-	case nil:
+	case *ast.NullNode, nil:
 		return &ast.MappingNode{}, true
 	default:
 		d.errorf(n, path, "found %s, want a mapping of keys to values", describe(v))
@@ -758,6 +753,7 @@ func (d *decoder) dist(n, r ast.Node, path string, ds *Dist) {
 	d.errorf(n, path, "found %s, want a distribution such as {dist: lognormal, median: 300ms, p99: 1.5s} or a fixed duration like \"5ms\"", describe(r))
 }
 
+// isGiven reports whether the file set the field at path.
 func (d *decoder) isGiven(path string) bool {
 	_, ok := d.pos[path]
 	return ok

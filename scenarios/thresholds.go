@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -211,12 +212,7 @@ func ParseThreshold(key string, conditions []string) (Threshold, error) {
 
 // metricNames returns the names of Metrics, sorted, for messages.
 func metricNames() []string {
-	names := make([]string, 0, len(Metrics))
-	for n := range Metrics {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(Metrics))
 }
 
 // isLatency reports whether the metric is a request latency, the only
@@ -339,8 +335,8 @@ func parseCondition(raw string, u Unit) (Condition, error) {
 // parseValue converts a threshold value to the unit's base unit.
 func parseValue(s string, u Unit) (float64, error) {
 	plain := func() (float64, error) {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		v, ok := parseFinite(s)
+		if !ok {
 			return 0, fmt.Errorf("%q is not a number", s)
 		}
 		return v, nil

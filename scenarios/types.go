@@ -63,8 +63,8 @@ func ParseRate(s string) (Rate, error) {
 	if !ok {
 		return 0, fmt.Errorf("%q is not a rate; write requests per second or minute, e.g. \"20/s\" or \"600/m\"", s)
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+	v, ok := parseFinite(strings.TrimSpace(num))
+	if !ok {
 		return 0, fmt.Errorf("%q is not a rate: %q is not a number", s, strings.TrimSpace(num))
 	}
 	switch strings.TrimSpace(unit) {
@@ -92,17 +92,23 @@ func (r Ratio) MarshalYAML() (any, error) { return float64(r), nil }
 func ParseRatio(s string) (Ratio, error) {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		v, ok := parseFinite(strings.TrimSpace(p))
+		if !ok {
 			return 0, fmt.Errorf("%q is not a percentage", s)
 		}
 		return Ratio(v / 100), nil
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+	v, ok := parseFinite(s)
+	if !ok {
 		return 0, fmt.Errorf("%q is not a ratio; write a number in [0,1] or a percentage like \"95%%\"", s)
 	}
 	return Ratio(v), nil
+}
+
+// parseFinite reads a number, refusing NaN and infinities.
+func parseFinite(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
 }
 
 // Scenario is one scripted incident: how the assistant and its breaker are

@@ -2,8 +2,8 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -73,7 +73,7 @@ func (s *Scenario) Validate() error {
 // parsing and reports whether the file gave the field; in Validate it is
 // nil, and a zero value counts as not given.
 type validator struct {
-	given func(path string, zero bool) bool
+	given func(path string) bool
 	errs  []*FieldError
 }
 
@@ -87,7 +87,13 @@ func (v *validator) wasGiven(path string, zero bool) bool {
 	if v.given == nil {
 		return !zero
 	}
-	return v.given(path, zero)
+	return v.given(path)
+}
+
+// inFile reports whether the file being parsed set the field at path;
+// outside parsing it is false.
+func (v *validator) inFile(path string) bool {
+	return v.given != nil && v.given(path)
 }
 
 func (v *validator) enum(path, got, what string, valid []string) {
@@ -238,14 +244,13 @@ func (v *validator) load(path string, l, base *LoadSpec) {
 	}
 }
 
-// params returns the YAML keys of the non-zero fields of the struct at p.
+// nonZeroParams returns the YAML keys of the non-zero fields of the struct
+// at p.
 func nonZeroParams(p any) []string {
-	rv := reflect.ValueOf(p).Elem()
-	names, idx := fieldInfo(rv.Type())
 	var out []string
-	for _, n := range names {
-		if !rv.Field(idx[n]).IsZero() {
-			out = append(out, n)
+	for _, f := range fieldValues(p) {
+		if !f.zero {
+			out = append(out, f.name)
 		}
 	}
 	return out
@@ -277,32 +282,31 @@ func (v *validator) rateSpec(path string, rs *RateSpec) {
 	}{{"rate", rs.Rate}, {"from", rs.From}, {"to", rs.To}, {"mean", rs.Mean}, {"amplitude", rs.Amplitude}} {
 		v.rateOK(join(path, f.name), f.r)
 	}
+	// A pattern written in the file must give its parameters; a default or
+	// a pattern set in code is complete by construction.
+	missing := func(k, example string) bool {
+		if v.inFile(path) && !v.inFile(join(path, k)) {
+			v.errorf(path, "missing %s for pattern %s, e.g. %s", k, rs.Pattern, example)
+			return true
+		}
+		return false
+	}
 	switch rs.Pattern {
 	case PatternConstant:
-		if v.given != nil && v.given(path, false) && !v.given(join(path, "rate"), rs.Rate == 0) {
-			v.errorf(path, "missing rate for pattern constant, e.g. rate: 20/s")
-		}
+		missing("rate", "rate: 20/s")
 	case PatternRamp:
-		for _, k := range []string{"from", "to"} {
-			if v.given != nil && v.given(path, false) && !v.given(join(path, k), false) {
-				v.errorf(path, "missing %s for pattern ramp, e.g. {pattern: ramp, from: 5/s, to: 50/s}", k)
-			}
-		}
+		const example = "{pattern: ramp, from: 5/s, to: 50/s}"
+		missing("from", example)
+		missing("to", example)
 	case PatternSine:
-		missing := func(k string) bool {
-			if v.given != nil && v.given(path, false) && !v.given(join(path, k), false) {
-				v.errorf(path, "missing %s for pattern sine, e.g. {pattern: sine, mean: 30/s, amplitude: 10/s, period: 60s}", k)
-				return true
-			}
-			return false
-		}
-		if !missing("mean") && rs.Mean <= 0 {
+		const example = "{pattern: sine, mean: 30/s, amplitude: 10/s, period: 60s}"
+		if !missing("mean", example) && rs.Mean <= 0 {
 			v.errorf(join(path, "mean"), "found %v, want a rate > 0 for pattern sine", rs.Mean)
 		}
-		if !missing("amplitude") && rs.Amplitude > rs.Mean {
+		if !missing("amplitude", example) && rs.Amplitude > rs.Mean {
 			v.errorf(join(path, "amplitude"), "found %v, want at most the mean %v (a rate cannot go negative)", rs.Amplitude, rs.Mean)
 		}
-		if !missing("period") {
+		if !missing("period", example) {
 			v.positive(join(path, "period"), rs.Period)
 		}
 	}
@@ -340,7 +344,7 @@ func (v *validator) dist(path string, ds *Dist) {
 		v.nonNegative(join(path, f.name), f.d)
 	}
 	need := func(k string, zero bool) {
-		if v.given != nil && !v.given(path, false) {
+		if v.given != nil && !v.given(path) {
 			return // a default, complete by construction
 		}
 		if !v.wasGiven(join(path, k), zero) {
@@ -377,7 +381,7 @@ func (v *validator) fault(path string, f *Fault) {
 		n    int
 	}{{"first", f.First}, {"every", f.Every}, {"after", f.After}} {
 		p := join(path, sel.name)
-		if sel.n < 0 || (sel.n == 0 && v.given != nil && v.given(p, true)) {
+		if sel.n < 0 || (sel.n == 0 && v.inFile(p)) {
 			v.errorf(p, "found %d, want a positive integer (a count of calls)", sel.n)
 		}
 	}
@@ -392,11 +396,7 @@ func (v *validator) fault(path string, f *Fault) {
 	v.notParams(path, "kind", f.Kind, nonZeroParams(f), faultParams[f.Kind], fixedParams)
 	switch f.Kind {
 	case KindStatus:
-		bodies := make([]string, 0, len(StatusBodies))
-		for b := range StatusBodies {
-			bodies = append(bodies, b)
-		}
-		slices.Sort(bodies)
+		bodies := slices.Sorted(maps.Keys(StatusBodies))
 		if f.Code == 0 && f.Body == "" {
 			v.errorf(path, "kind status needs a code (e.g. code: 500) or a named body (valid: %s)", quoteList(bodies))
 		}
