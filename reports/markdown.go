@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -18,19 +19,13 @@ func markdown(r *Recording, rep *Report) []byte {
 	h := r.Header
 	s := rep.Summary
 	fmt.Fprintf(&b, "# brownout report: %s\n\n", mdEscape(h.Scenario))
-	failed := 0
-	for _, v := range rep.Verdicts {
-		if !v.Passed {
-			failed++
-		}
-	}
 	switch {
 	case len(rep.Verdicts) == 0:
 		b.WriteString("**Verdict: no thresholds to judge.**\n\n")
 	case rep.Passed:
 		fmt.Fprintf(&b, "**Verdict: ✅ PASS**: all %d thresholds hold.\n\n", len(rep.Verdicts))
 	default:
-		fmt.Fprintf(&b, "**Verdict: ❌ FAIL**: %d of %d thresholds failed.\n\n", failed, len(rep.Verdicts))
+		fmt.Fprintf(&b, "**Verdict: ❌ FAIL**: %d of %d thresholds failed.\n\n", rep.failed(), len(rep.Verdicts))
 	}
 	if h.Interrupted {
 		fmt.Fprintf(&b, "> [!WARNING]\n> The run was interrupted after %s of scenario time; every figure covers only what was recorded.\n\n", formatSeconds(r.Duration().Seconds()))
@@ -60,11 +55,7 @@ func markdown(r *Recording, rep *Report) []byte {
 			if !v.Passed {
 				verdict = "❌ **fail**"
 			}
-			obs := v.Display
-			if v.Err != "" {
-				obs = "error: " + v.Err
-			}
-			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", v.Threshold.Key, v.Condition.String(), mdEscape(obs), verdict)
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", v.Threshold.Key, v.Condition.String(), mdEscape(v.observed()), verdict)
 		}
 		b.WriteString("\n")
 	}
@@ -104,7 +95,7 @@ func markdown(r *Recording, rep *Report) []byte {
 	if len(s.Versions) > 0 {
 		b.WriteString("<sub>")
 		first := true
-		for _, k := range sortedKeys(s.Versions) {
+		for _, k := range slices.Sorted(maps.Keys(s.Versions)) {
 			if !first {
 				b.WriteString(" · ")
 			}
@@ -148,16 +139,6 @@ func humanDuration(d string) string {
 		return d
 	}
 	return formatSeconds(v.Seconds())
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func formatSpan(from, to float64) string {
@@ -237,7 +218,7 @@ func junit(r *Recording, rep *Report) ([]byte, error) {
 			{"scenario", h.Scenario},
 			{"seed", fmt.Sprint(h.Seed)},
 			{"time_scale", trimFloat(h.TimeScale, 6)},
-			{"duration", time.Duration(r.Duration()).String()},
+			{"duration", r.Duration().String()},
 			{"interrupted", fmt.Sprint(h.Interrupted)},
 		},
 	}

@@ -28,12 +28,10 @@ var (
 	oiOrange    = color.NRGBA{0xE6, 0x9F, 0x00, 0xFF}
 	oiSkyBlue   = color.NRGBA{0x56, 0xB4, 0xE9, 0xFF}
 	oiGreen     = color.NRGBA{0x00, 0x9E, 0x73, 0xFF}
-	oiYellow    = color.NRGBA{0xF0, 0xE4, 0x42, 0xFF}
 	oiBlue      = color.NRGBA{0x00, 0x72, 0xB2, 0xFF}
 	oiVermilion = color.NRGBA{0xD5, 0x5E, 0x00, 0xFF}
 	oiPurple    = color.NRGBA{0xCC, 0x79, 0xA7, 0xFF}
 	oiBlack     = color.NRGBA{0x00, 0x00, 0x00, 0xFF}
-	oiGrey      = color.NRGBA{0x99, 0x99, 0x99, 0xFF}
 )
 
 // outcomeColors follow recording.Outcomes: green for the real answer, blues
@@ -238,7 +236,9 @@ func (r *Recording) phaseBands(s *series) phaseBands {
 
 // phaseLabels draws the phase separators and names above the data.
 func (r *Recording) phaseLabels(s *series) phaseBands {
-	return phaseBands{phases: r.Header.Phases, unit: s.unit, end: s.end, labels: true}
+	pb := r.phaseBands(s)
+	pb.labels = true
+	return pb
 }
 
 // spanBands shades spans of time across the whole panel height.
@@ -367,18 +367,13 @@ func (r *Recording) outcomesChart(s *series, title string) chart {
 	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"}, {Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}}
 	lg := newLegend()
 
-	present := [numOutcomes]bool{}
-	for b := 0; b < s.n; b++ {
-		for k := range numOutcomes {
-			if s.byOut[b][k] > 0 {
-				present[k] = true
-			}
-		}
-	}
+	// bad_response, a contract violation, gets a legend entry only when
+	// some request got one.
+	hasBad := slices.ContainsFunc(s.byOut, func(n [numOutcomes]int64) bool { return n[ocBadResponse] > 0 })
 	// Stack bottom-up in recording.Outcomes order, one polygon per outcome
 	// per run of non-empty buckets, stepwise per bucket.
 	for k := range numOutcomes {
-		if !present[k] && k == ocBadResponse {
+		if k == ocBadResponse && !hasBad {
 			continue
 		}
 		col := outcomeColors[k]
@@ -547,7 +542,7 @@ func msLabel(v float64) string {
 	if v >= 1 {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
-	return trimZeros(strconv.FormatFloat(v, 'f', 4, 64))
+	return trimFloat(v, 4)
 }
 
 // ---- upstream panel ----
@@ -678,13 +673,8 @@ func (r *Recording) dashboardPNG(s *series, rep *Report) ([]byte, error) {
 // and its settings line.
 func (r *Recording) dashboardTitle(rep *Report) (string, string) {
 	h := r.Header
-	verdict := "PASS"
-	failed := 0
-	for _, v := range rep.Verdicts {
-		if !v.Passed {
-			failed++
-		}
-	}
+	var verdict string
+	failed := rep.failed()
 	switch {
 	case len(rep.Verdicts) == 0:
 		verdict = "no thresholds"

@@ -140,6 +140,17 @@ func renderRecording(r *Recording, opts Options) (*Report, error) {
 	return rep, nil
 }
 
+// failed counts the verdicts that did not pass.
+func (rep *Report) failed() int {
+	n := 0
+	for _, v := range rep.Verdicts {
+		if !v.Passed {
+			n++
+		}
+	}
+	return n
+}
+
 // Check reports every threshold whose metric or filters do not fit the
 // recording, e.g. a phase the run does not have, all at once.
 func (r *Recording) Check(ths []scenarios.Threshold) error {
@@ -160,19 +171,12 @@ func (r *Recording) Check(ths []scenarios.Threshold) error {
 func (rep *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "THRESHOLD\tOBSERVED\tVERDICT")
-	passed := 0
 	for _, v := range rep.Verdicts {
 		verdict := "pass"
-		if v.Passed {
-			passed++
-		} else {
+		if !v.Passed {
 			verdict = "FAIL"
 		}
-		obs := v.Display
-		if v.Err != "" {
-			obs = "error: " + v.Err
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name(), obs, verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name(), v.observed(), verdict)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -182,9 +186,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	case len(rep.Verdicts) == 0:
 		_, err = fmt.Fprintln(w, "no thresholds to judge: PASS")
 	case rep.Passed:
-		_, err = fmt.Fprintf(w, "%d of %d thresholds passed: PASS\n", passed, len(rep.Verdicts))
+		_, err = fmt.Fprintf(w, "%d of %d thresholds passed: PASS\n", len(rep.Verdicts)-rep.failed(), len(rep.Verdicts))
 	default:
-		_, err = fmt.Fprintf(w, "%d of %d thresholds failed: FAIL\n", len(rep.Verdicts)-passed, len(rep.Verdicts))
+		_, err = fmt.Fprintf(w, "%d of %d thresholds failed: FAIL\n", rep.failed(), len(rep.Verdicts))
 	}
 	if err == nil && rep.Interrupted {
 		_, err = fmt.Fprintln(w, "the run was interrupted: figures cover only what was recorded")

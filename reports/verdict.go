@@ -77,6 +77,15 @@ func Evaluate(r *Recording, ths []scenarios.Threshold) []Verdict {
 	return out
 }
 
+// observed is the observed value as the report tables show it: the
+// display form, or the error that kept the threshold from being judged.
+func (v Verdict) observed() string {
+	if v.Err != "" {
+		return "error: " + v.Err
+	}
+	return v.Display
+}
+
 // allPassed reports whether every verdict passed.
 func allPassed(vs []Verdict) bool {
 	for _, v := range vs {
@@ -159,7 +168,7 @@ func sig3(v float64) string {
 	case a < 100:
 		digits = 1
 	}
-	return trimZeros(strconv.FormatFloat(v, 'f', digits, 64))
+	return trimFloat(v, digits)
 }
 
 func trimFloat(v float64, digits int) string {
