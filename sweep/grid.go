@@ -115,7 +115,7 @@ func (g Grid) Validate() error {
 		}
 	}
 	for _, v := range g.Policies {
-		if v != "consecutive" && v != "ratio" {
+		if v != scenarios.PolicyConsecutive && v != scenarios.PolicyRatio {
 			errs = append(errs, fmt.Errorf("policy %q: want consecutive or ratio", v))
 		}
 	}

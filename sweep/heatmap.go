@@ -61,11 +61,9 @@ func (r *Result) heatmapPNG(h HeatmapSpec) ([]byte, error) {
 				continue
 			}
 			st, _ := c.Stat(h.Metric)
-			switch {
-			case st.Never > 0:
+			vals[i][j] = st.Mean
+			if st.Never > 0 {
 				vals[i][j] = math.Inf(1)
-			default:
-				vals[i][j] = st.Mean
 			}
 		}
 	}

@@ -432,19 +432,17 @@ func (r *Result) Markdown() []byte {
 			st, _ := c.Stat(m)
 			p(" %s |", statCell(m, st, r.Repeat > 1))
 		}
-		rel, err := filepath.Rel(r.Dir, c.Dir)
-		if err != nil || r.Dir == "" {
-			rel = c.Dir
-		}
-		link := filepath.ToSlash(filepath.Join(rel, "report.md"))
+		// With repeats, the cell's folder holds one run folder per seed:
+		// link the first seed's report.
+		runDir := c.Dir
 		if r.Repeat > 1 && len(c.Runs) > 0 {
-			rel2, err := filepath.Rel(r.Dir, c.Runs[0].Dir)
-			if err != nil || r.Dir == "" {
-				rel2 = c.Runs[0].Dir
-			}
-			link = filepath.ToSlash(filepath.Join(rel2, "report.md"))
+			runDir = c.Runs[0].Dir
 		}
-		p(" [report](%s) |\n", link)
+		rel, err := filepath.Rel(r.Dir, runDir)
+		if err != nil || r.Dir == "" {
+			rel = runDir
+		}
+		p(" [report](%s) |\n", filepath.ToSlash(filepath.Join(rel, "report.md")))
 	}
 	p("\n")
 

@@ -92,18 +92,29 @@ type Recommendation struct {
 	Closest string
 }
 
+// key is the value c is ranked by on o, signed so that lower is better; a
+// cell whose value is missing or "never" ranks worst.
+func (o Objective) key(c *Cell) float64 {
+	s, _ := c.Stat(o.Metric)
+	v := s.rankValue(o.HigherIsBetter)
+	if o.HigherIsBetter {
+		return -v
+	}
+	return v
+}
+
+// cmp orders two cells on o: negative when a is better, 0 when they tie
+// within the tolerance.
+func (o Objective) cmp(a, b *Cell) int {
+	return cmpFloat(o.key(a), o.key(b), o.Tolerance)
+}
+
 // compare orders two cells by the objective: negative when a is better.
 // Ties fall through to the next objective; a cell whose value is missing
 // or "never" ranks worst on that criterion.
 func compare(a, b *Cell, obj []Objective) int {
 	for _, o := range obj {
-		sa, _ := a.Stat(o.Metric)
-		sb, _ := b.Stat(o.Metric)
-		va, vb := sa.rankValue(o.HigherIsBetter), sb.rankValue(o.HigherIsBetter)
-		if o.HigherIsBetter {
-			va, vb = -va, -vb
-		}
-		if d := cmpFloat(va, vb, o.Tolerance); d != 0 {
+		if d := o.cmp(a, b); d != 0 {
 			return d
 		}
 	}
@@ -165,11 +176,11 @@ func Recommend(cells []Cell, obj []Objective) Recommendation {
 // they differ, or grid order when they tie on every one.
 func why(best, next *Cell, obj []Objective) string {
 	for i, o := range obj {
-		sb, _ := best.Stat(o.Metric)
-		sn, _ := next.Stat(o.Metric)
-		if cmpFloat(sb.rankValue(o.HigherIsBetter), sn.rankValue(o.HigherIsBetter), o.Tolerance) == 0 {
+		if o.cmp(best, next) == 0 {
 			continue
 		}
+		sb, _ := best.Stat(o.Metric)
+		sn, _ := next.Stat(o.Metric)
 		tie := ""
 		if i > 0 {
 			var ties []string
@@ -193,13 +204,9 @@ func why(best, next *Cell, obj []Objective) string {
 		// The trade-off: later criteria on which the runner-up does better.
 		var trade []string
 		for _, p := range obj[i+1:] {
-			pb, _ := best.Stat(p.Metric)
-			pn, _ := next.Stat(p.Metric)
-			vb, vn := pb.rankValue(p.HigherIsBetter), pn.rankValue(p.HigherIsBetter)
-			if p.HigherIsBetter {
-				vb, vn = -vb, -vn
-			}
-			if cmpFloat(vn, vb, p.Tolerance) < 0 {
+			if p.cmp(next, best) < 0 {
+				pb, _ := best.Stat(p.Metric)
+				pn, _ := next.Stat(p.Metric)
 				trade = append(trade, fmt.Sprintf("%s %s against %s", p.Metric, formatStat(p.Metric, pn), formatStat(p.Metric, pb)))
 			}
 		}
