@@ -32,7 +32,7 @@ func jsonError(msg, errorType string) func(FaultSpec, string) ([]string, []byte)
 }
 
 // namedBodies are the error answers seen from TGI, the HF serverless API and
-// the load balancers in front of them (see the package README).
+// the load balancers in front of them (see docs/fakehf.md).
 var namedBodies = map[string]namedBody{
 	"model_loading": {http.StatusServiceUnavailable, func(f FaultSpec, model string) ([]string, []byte) {
 		msg := cmp.Or(f.Message, "Model "+model+" is currently loading")

@@ -8,7 +8,7 @@
 // time scale reports the same figures as an uncompressed one. Percentiles
 // are exact (nearest rank on the full sorted sample), so a verdict never
 // depends on sampling. The metric definitions are documented in
-// the README (section Reports, metrics and thresholds).
+// docs/metrics.md.
 //
 // The package also draws the heatmaps of a sweep ([Heatmap], [PassFailMap]),
 // so that the sweep's pictures share the report's palette and fonts.

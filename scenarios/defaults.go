@@ -4,7 +4,7 @@ import "time"
 
 // Defaults returns the values every scenario starts from: decoding a file
 // overwrites only the keys it gives, so this is the one place defaults are
-// defined (the README's scenario reference lists them). Phases and thresholds have no
+// defined (docs/scenarios.md lists them). Phases and thresholds have no
 // defaults; a phase starts from the scenario's load and upstream.
 //
 // The breaker values are the seed document's (gobreaker with 5 consecutive

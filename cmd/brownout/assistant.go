@@ -26,7 +26,7 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		"",
 		"Runs the assistant service (POST /assistant/query, GET /assistant/health/circuit-breaker,",
 		"GET /metrics). Settings: defaults, then environment variables (CIRCUIT_BREAKER_*, HF_*),",
-		"then these flags. See the README (section Assistant service).",
+		"then these flags. See docs/assistant.md.",
 	)
 	// Settings are layered: defaults, then the environment, then the flags.
 	// The flags are bound to the environment's result, so a flag the user

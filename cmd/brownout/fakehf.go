@@ -24,7 +24,7 @@ func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		"/, /models/{id}, /generate, /generate_stream; GET /health, /info, /metrics, /_brownout/stats)",
 		"with the faults you ask for. --config is YAML with the faults.Config fields; the flags below",
 		"override it and apply to every phase. Fault kinds: "+strings.Join(faults.Kinds(), ", ")+".",
-		"See the README (section Fake HuggingFace server).",
+		"See docs/fakehf.md.",
 	)
 	var (
 		listen      = fs.String("listen", "127.0.0.1:9000", "address to listen on (loopback unless you say otherwise)")

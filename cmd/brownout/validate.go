@@ -19,7 +19,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		"",
 		"Checks scenario files (or built-in scenarios by name) and prints every error with",
 		"file:line:column and the field path. Exit status 0 when all are valid, 2 otherwise.",
-		"See the README (section Scenarios) for the format.",
+		"See docs/scenarios.md for the format.",
 	)
 	var (
 		printYAML = fs.Bool("print", false, "print each valid scenario as YAML with every default filled in (status lines go to stderr)")
