@@ -80,6 +80,11 @@ func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, onTra
 			}
 		},
 	}
+	if cfg.Window > 0 {
+		// gobreaker rounds Interval up to a whole number of buckets; with
+		// Window not a multiple of Buckets that adds under Buckets ns.
+		st.Interval, st.BucketPeriod = cfg.Window, cfg.BucketPeriod()
+	}
 	switch cfg.Policy {
 	case PolicyRatio:
 		ratio, minReq := cfg.FailureRatio, cfg.MinRequests
@@ -179,6 +184,12 @@ type BreakerStatus struct {
 	ResetTimeout float64 `json:"reset_timeout"` // seconds
 	IsHealthy    bool    `json:"is_healthy"`    // state is closed
 	Policy       string  `json:"policy"`
+	// Brownout's additions beside the seed's fields: how the closed state
+	// counts. Interval (seconds, 0 = never cleared) is the fixed window;
+	// Window (seconds, 0 = none) and Buckets the rolling one.
+	Interval float64 `json:"interval"`
+	Window   float64 `json:"window"`
+	Buckets  uint32  `json:"buckets"`
 }
 
 func (b *breaker) status() BreakerStatus {
@@ -190,6 +201,11 @@ func (b *breaker) status() BreakerStatus {
 		FailMax:      b.cfg.FailThreshold,
 		ResetTimeout: b.cfg.ResetTimeout.Seconds(),
 		Policy:       b.cfg.Policy,
+		Interval:     b.cfg.Interval.Seconds(),
+		Window:       b.cfg.Window.Seconds(),
+	}
+	if b.cfg.Window > 0 {
+		s.Buckets = b.cfg.buckets()
 	}
 	s.IsHealthy = s.State == StateClosed
 	return s

@@ -374,3 +374,69 @@ func TestObserverMustNotDeadlockOtherRequests(t *testing.T) {
 }
 
 var _ http.RoundTripper = (*upstream)(nil)
+
+// TestBreakerRollingWindowAfterLongHealthyStretch plays the same incident
+// — half an hour of successes at 1 call/s, then every call failing — under
+// the ratio policy (50% of at least 10 calls) with a rolling window and with
+// counts that are never cleared. With the window (60 s in 6 buckets) the
+// breaker trips 29 s into the storm: 30 failures against the 30 successes
+// still in the window (its oldest 10 s bucket was dropped at +20 s). With
+// interval 0 the 1800 successes of the healthy stretch all count, so it
+// trips only at the 1800th failure, 1799 s into the storm.
+func TestBreakerRollingWindowAfterLongHealthyStretch(t *testing.T) {
+	const healthy = 1800 // calls, one a second
+	for _, tc := range []struct {
+		name       string
+		window     time.Duration
+		buckets    uint32
+		wantAfter  time.Duration // from the storm's first call to the trip
+		withinOnce bool          // the trip comes within one window of the storm
+	}{
+		{"window 60s/6", time.Minute, 6, 29 * time.Second, true},
+		{"interval 0", 0, 0, (healthy - 1) * time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				up := &upstream{}
+				cfg := testConfig()
+				cfg.Breaker.Policy = PolicyRatio
+				cfg.Breaker.FailureRatio = 0.5
+				cfg.Breaker.MinRequests = 10
+				cfg.Breaker.Window, cfg.Breaker.Buckets = tc.window, tc.buckets
+				var log transitionLog
+				s := newTestService(t, cfg, up, WithObserver(log.record))
+				up.set(200, "")
+				for range healthy {
+					ask(t, s, onTopic)
+					time.Sleep(time.Second)
+				}
+				up.set(503, failBody)
+				storm := time.Now()
+				for i := 0; ; i++ {
+					if i > 2*healthy {
+						t.Fatalf("still closed %d s into the storm", i)
+					}
+					ask(t, s, onTopic)
+					if stateOf(t, s) != StateClosed {
+						break
+					}
+					time.Sleep(time.Second)
+				}
+				tr := log.all()
+				if len(tr) != 1 || tr[0].To != StateOpen {
+					t.Fatalf("transitions = %v, want one to open", tr)
+				}
+				after := tr[0].At.Sub(storm)
+				if after != tc.wantAfter {
+					t.Errorf("tripped %v into the storm, want %v", after, tc.wantAfter)
+				}
+				if within := after <= cfg.Breaker.Window; tc.withinOnce && !within {
+					t.Errorf("tripped %v into the storm, later than one window (%v)", after, cfg.Breaker.Window)
+				}
+				if h := health(t, s).CircuitBreaker; h.Window != tc.window.Seconds() || h.Buckets != tc.buckets {
+					t.Errorf("health window %v buckets %d, want %v and %d", h.Window, h.Buckets, tc.window.Seconds(), tc.buckets)
+				}
+			})
+		})
+	}
+}

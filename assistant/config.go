@@ -60,6 +60,11 @@ const (
 	DefaultFailureRatio    = 0.5
 	DefaultMinRequests     = 20
 	DefaultShutdownTimeout = 5 * time.Second
+	// DefaultBuckets is the number of buckets of a rolling window when
+	// Window is set and Buckets is not: a tenth of the window leaves the
+	// window at most 10% longer than asked at any instant (brownout's
+	// choice, gobreaker has no default).
+	DefaultBuckets = 10
 )
 
 // Limits used by Validate and ConfigFromEnv. They are generous: their job
@@ -72,6 +77,7 @@ const (
 	MaxResetTimeout    = 24 * time.Hour
 	MaxCallTimeout     = time.Hour
 	MaxInterval        = 24 * time.Hour
+	MaxBuckets         = 1000
 	MaxTopK            = 50
 	MaxCacheSize       = 10000000
 	MaxCacheTTL        = 7 * 24 * time.Hour
@@ -107,8 +113,20 @@ type BreakerConfig struct {
 	// that many consecutive successes close the breaker.
 	HalfOpenMaxRequests uint32
 	// Interval is the cyclic period after which the closed state clears its
-	// counts; 0 means never.
+	// counts (a fixed window); 0 means never. With 0 and no Window the
+	// counts of a closed breaker accumulate for as long as it stays closed,
+	// so after a long healthy stretch PolicyRatio trips late.
 	Interval time.Duration
+	// Window, when positive, makes the closed state count over a rolling
+	// window of this length instead (gobreaker's Interval with a
+	// BucketPeriod of Window/Buckets): the counts always cover the last
+	// Window, so the breaker reacts to a storm within one window however
+	// long the breaker was closed before. Exclusive with Interval.
+	Window time.Duration
+	// Buckets is the number of buckets the rolling window is cut into
+	// (2 to MaxBuckets); the oldest bucket is dropped whole, so the counts
+	// cover between Window-Window/Buckets and Window. 0 means DefaultBuckets.
+	Buckets uint32
 	// Scope is ScopeShared or ScopePerEndpoint.
 	Scope string
 }
@@ -194,6 +212,8 @@ const (
 	EnvMinRequests  = "CIRCUIT_BREAKER_MIN_REQUESTS"
 	EnvHalfOpenMax  = "CIRCUIT_BREAKER_HALF_OPEN_MAX_REQUESTS"
 	EnvInterval     = "CIRCUIT_BREAKER_INTERVAL"
+	EnvWindow       = "CIRCUIT_BREAKER_WINDOW"
+	EnvBuckets      = "CIRCUIT_BREAKER_BUCKETS"
 	EnvScope        = "CIRCUIT_BREAKER_SCOPE"
 	EnvMode         = "HF_MODE"
 )
@@ -296,6 +316,22 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 			c.Breaker.Interval = d
 		}
 	}
+	if v := strings.TrimSpace(getenv(EnvWindow)); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok || d < 0 || d > MaxInterval {
+			bad(EnvWindow, v, fmt.Sprintf("seconds from 0 (no rolling window) to %d (or a duration such as 60s)", int(MaxInterval.Seconds())))
+		} else {
+			c.Breaker.Window = d
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvBuckets)); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < 2 || n > MaxBuckets {
+			bad(EnvBuckets, v, fmt.Sprintf("an integer from 2 to %d", MaxBuckets))
+		} else {
+			c.Breaker.Buckets = uint32(n)
+		}
+	}
 	oneOf(EnvScope, "shared or per-endpoint", &c.Breaker.Scope, ScopeShared, ScopePerEndpoint)
 	oneOf(EnvMode, "chat, text or auto", &c.Mode, ModeChat, ModeText, ModeAuto)
 	return c, errors.Join(errs...)
@@ -334,6 +370,18 @@ func (c Config) Validate() error {
 	if b.Interval < 0 || b.Interval > MaxInterval {
 		bad("interval %v is out of range: want 0 (never) to %v", b.Interval, MaxInterval)
 	}
+	if b.Window < 0 || b.Window > MaxInterval {
+		bad("window %v is out of range: want 0 (no rolling window) to %v", b.Window, MaxInterval)
+	}
+	if b.Window > 0 && b.Interval > 0 {
+		bad("window %v and interval %v are both set: want one of them (window counts over a rolling window, interval clears the counts every interval)", b.Window, b.Interval)
+	}
+	if b.Buckets != 0 && (b.Buckets < 2 || b.Buckets > MaxBuckets) {
+		bad("buckets %d is out of range: want 2 to %d (or 0 for %d)", b.Buckets, MaxBuckets, DefaultBuckets)
+	}
+	if n := b.buckets(); b.Window > 0 && b.Window < time.Duration(n) {
+		bad("window %v is shorter than its %d buckets: want at least %v", b.Window, n, time.Duration(n))
+	}
 	if b.Scope != ScopeShared && b.Scope != ScopePerEndpoint {
 		bad("scope %q is unknown: want shared or per-endpoint", b.Scope)
 	}
@@ -368,6 +416,23 @@ func (c Config) Validate() error {
 		bad("excerpts chars %d is out of range: want %d to %d", c.ExcerptChars, MinExcerptChars, MaxExcerptChars)
 	}
 	return errors.Join(errs...)
+}
+
+// buckets is Buckets, or DefaultBuckets when unset.
+func (b BreakerConfig) buckets() uint32 {
+	if b.Buckets == 0 {
+		return DefaultBuckets
+	}
+	return b.Buckets
+}
+
+// BucketPeriod is the length of one bucket of the rolling window, 0 when
+// there is no window (gobreaker then uses a fixed window of Interval).
+func (b BreakerConfig) BucketPeriod() time.Duration {
+	if b.Window <= 0 {
+		return 0
+	}
+	return b.Window / time.Duration(b.buckets())
 }
 
 func checkName(name string) error {

@@ -28,7 +28,7 @@ func TestConfigFromEnv(t *testing.T) {
 		EnvEnabled: "false", EnvFailThreshold: "3", EnvTimeout: "2.5", EnvResetTimeout: "90s",
 		EnvName: "hf", EnvAPIBase: "http://127.0.0.1:9000", EnvModel: "org/m", EnvToken: "hf_x",
 		EnvPolicy: "ratio", EnvFailureRatio: "40%", EnvMinRequests: "7", EnvHalfOpenMax: "2",
-		EnvInterval: "30", EnvScope: "per-endpoint", EnvMode: "text",
+		EnvInterval: "30", EnvScope: "per-endpoint", EnvMode: "text", EnvWindow: "1m", EnvBuckets: "6",
 	}), DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -37,11 +37,19 @@ func TestConfigFromEnv(t *testing.T) {
 	if b.Enabled || b.FailThreshold != 3 || c.CallTimeout != 2500*time.Millisecond || b.ResetTimeout != 90*time.Second ||
 		b.Name != "hf" || c.UpstreamURL != "http://127.0.0.1:9000" || c.Model != "org/m" || c.Token != "hf_x" ||
 		b.Policy != PolicyRatio || b.FailureRatio != 0.4 || b.MinRequests != 7 || b.HalfOpenMaxRequests != 2 ||
-		b.Interval != 30*time.Second || b.Scope != ScopePerEndpoint || c.Mode != ModeText {
+		b.Interval != 30*time.Second || b.Scope != ScopePerEndpoint || c.Mode != ModeText ||
+		b.Window != time.Minute || b.Buckets != 6 {
 		t.Errorf("ConfigFromEnv = %+v", c)
 	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Errorf("Validate with window and interval: %v, want both set", err)
+	}
+	c.Breaker.Interval = 0
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+	if got := c.Breaker.BucketPeriod(); got != 10*time.Second {
+		t.Errorf("BucketPeriod = %v, want 10s", got)
 	}
 
 	// Unset variables leave the base alone.
@@ -75,6 +83,10 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{EnvMinRequests, "0", "from 1 to"},
 		{EnvHalfOpenMax, "0", "from 1 to"},
 		{EnvInterval, "-1", "from 0"},
+		{EnvWindow, "-1", "from 0"},
+		{EnvWindow, "1d", "from 0"},
+		{EnvBuckets, "1", "from 2 to 1000"},
+		{EnvBuckets, "1001", "from 2 to 1000"},
 		{EnvScope, "global", "shared or per-endpoint"},
 		{EnvMode, "stream", "chat, text or auto"},
 	} {
@@ -105,6 +117,10 @@ func TestValidate(t *testing.T) {
 		{"reset 0", func(c *Config) { c.Breaker.ResetTimeout = 0 }, "reset_timeout"},
 		{"half-open 0", func(c *Config) { c.Breaker.HalfOpenMaxRequests = 0 }, "half_open_max_requests"},
 		{"interval", func(c *Config) { c.Breaker.Interval = -time.Second }, "interval"},
+		{"window", func(c *Config) { c.Breaker.Window = -time.Second }, "window"},
+		{"window and interval", func(c *Config) { c.Breaker.Window, c.Breaker.Interval = time.Minute, time.Minute }, "window 1m0s and interval 1m0s are both set"},
+		{"buckets 1", func(c *Config) { c.Breaker.Window, c.Breaker.Buckets = time.Minute, 1 }, "buckets 1"},
+		{"window below buckets", func(c *Config) { c.Breaker.Window, c.Breaker.Buckets = 5, 6 }, "shorter than its 6 buckets"},
 		{"scope", func(c *Config) { c.Breaker.Scope = "x" }, "scope"},
 		{"name", func(c *Config) { c.Breaker.Name = "" }, "name"},
 		{"call timeout", func(c *Config) { c.CallTimeout = 0 }, "call_timeout"},

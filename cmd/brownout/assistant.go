@@ -50,7 +50,9 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Uint32Var(&cfg.Breaker.MinRequests, "min-requests", cfg.Breaker.MinRequests, "calls needed before policy ratio may trip (env CIRCUIT_BREAKER_MIN_REQUESTS)")
 	fs.DurationVar(&cfg.Breaker.ResetTimeout, "reset-timeout", cfg.Breaker.ResetTimeout, "time open before half-open (env CIRCUIT_BREAKER_RESET_TIMEOUT)")
 	fs.Uint32Var(&cfg.Breaker.HalfOpenMaxRequests, "half-open-max", cfg.Breaker.HalfOpenMaxRequests, "probes let through while half-open (env CIRCUIT_BREAKER_HALF_OPEN_MAX_REQUESTS)")
-	fs.DurationVar(&cfg.Breaker.Interval, "interval", cfg.Breaker.Interval, "closed-state count reset period, 0 = never (env CIRCUIT_BREAKER_INTERVAL)")
+	fs.DurationVar(&cfg.Breaker.Interval, "interval", cfg.Breaker.Interval, "closed-state count reset period (fixed window), 0 = never (env CIRCUIT_BREAKER_INTERVAL)")
+	fs.DurationVar(&cfg.Breaker.Window, "window", cfg.Breaker.Window, "rolling window the closed state counts over, 0 = none; exclusive with --interval (env CIRCUIT_BREAKER_WINDOW)")
+	fs.Uint32Var(&cfg.Breaker.Buckets, "buckets", cfg.Breaker.Buckets, "buckets of the rolling window, 0 = 10 (env CIRCUIT_BREAKER_BUCKETS)")
 	fs.StringVar(&cfg.Breaker.Scope, "scope", cfg.Breaker.Scope, "shared or per-endpoint (env CIRCUIT_BREAKER_SCOPE)")
 	fs.DurationVar(&cfg.CallTimeout, "call-timeout", cfg.CallTimeout, "timeout of one upstream call (env CIRCUIT_BREAKER_TIMEOUT_SECONDS)")
 	fs.IntVar(&cfg.TopK, "top-k", cfg.TopK, "chunks retrieved per question")
@@ -118,6 +120,12 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			breakerDesc = fmt.Sprintf("%s %s, ratio %g of %d, reset %v", cfg.Breaker.Scope, cfg.Breaker.Policy,
 				cfg.Breaker.FailureRatio, cfg.Breaker.MinRequests, cfg.Breaker.ResetTimeout)
 		}
+		switch {
+		case cfg.Breaker.Window > 0:
+			breakerDesc += fmt.Sprintf(", rolling window %v (bucket %v)", cfg.Breaker.Window, cfg.Breaker.BucketPeriod())
+		case cfg.Breaker.Interval > 0:
+			breakerDesc += fmt.Sprintf(", counts cleared every %v", cfg.Breaker.Interval)
+		}
 	}
 	fmt.Fprintf(stdout, "brownout assistant: listening on http://%s (upstream %s, mode %s, breaker %s, call timeout %v)\n",
 		l.Addr(), cfg.UpstreamURL, cfg.Mode, breakerDesc, cfg.CallTimeout)
@@ -139,7 +147,7 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 var assistantSettingFlags = []struct{ setting, flag string }{
 	{"breaker name", "--name"}, {"fail_threshold", "--fail-threshold"}, {"failure_ratio", "--failure-ratio"},
 	{"min_requests", "--min-requests"}, {"policy", "--policy"}, {"reset_timeout", "--reset-timeout"},
-	{"half_open_max_requests", "--half-open-max"}, {"interval", "--interval"}, {"scope", "--scope"},
+	{"half_open_max_requests", "--half-open-max"}, {"interval", "--interval"}, {"window", "--window"}, {"buckets", "--buckets"}, {"scope", "--scope"},
 	{"call_timeout", "--call-timeout"}, {"upstream URL", "--upstream"}, {"model", "--model"},
 	{"mode", "--mode"}, {"max_tokens", "--max-tokens"}, {"top_k", "--top-k"}, {"cache size", "--cache-size"},
 	{"cache ttl", "--cache-ttl"}, {"excerpts count", "--excerpts"}, {"excerpts chars", "--excerpt-chars"},
