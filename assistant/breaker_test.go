@@ -224,14 +224,19 @@ func TestBreakerHalfOpenMaxRequests(t *testing.T) {
 	})
 }
 
+// ratioConfig is testConfig with the ratio policy.
+func ratioConfig(ratio float64, minRequests uint32) Config {
+	cfg := testConfig()
+	cfg.Breaker.Policy = PolicyRatio
+	cfg.Breaker.FailureRatio = ratio
+	cfg.Breaker.MinRequests = minRequests
+	return cfg
+}
+
 func TestBreakerRatioPolicy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		up := &upstream{}
-		cfg := testConfig()
-		cfg.Breaker.Policy = PolicyRatio
-		cfg.Breaker.FailureRatio = 0.5
-		cfg.Breaker.MinRequests = 10
-		s := newTestService(t, cfg, up)
+		s := newTestService(t, ratioConfig(0.5, 10), up)
 		// Alternate failure and success: the ratio is 50% all along, but
 		// the breaker may only trip once 10 calls have completed.
 		for i := 1; i <= 10; i++ {
@@ -259,11 +264,7 @@ func TestBreakerRatioPolicy(t *testing.T) {
 func TestBreakerRatioBelowThreshold(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		up := &upstream{}
-		cfg := testConfig()
-		cfg.Breaker.Policy = PolicyRatio
-		cfg.Breaker.FailureRatio = 0.6
-		cfg.Breaker.MinRequests = 4
-		s := newTestService(t, cfg, up)
+		s := newTestService(t, ratioConfig(0.6, 4), up)
 		// One failure in three calls, 40 times: the ratio is 100% after the
 		// first call (too few calls to trip), at most 50% from then on.
 		for i := range 120 {
@@ -398,10 +399,7 @@ func TestBreakerRollingWindowAfterLongHealthyStretch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				up := &upstream{}
-				cfg := testConfig()
-				cfg.Breaker.Policy = PolicyRatio
-				cfg.Breaker.FailureRatio = 0.5
-				cfg.Breaker.MinRequests = 10
+				cfg := ratioConfig(0.5, 10)
 				cfg.Breaker.Window, cfg.Breaker.Buckets = tc.window, tc.buckets
 				var log transitionLog
 				s := newTestService(t, cfg, up, WithObserver(log.record))

@@ -308,22 +308,21 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 	}
 	count(EnvMinRequests, MaxMinRequests, &c.Breaker.MinRequests)
 	count(EnvHalfOpenMax, MaxHalfOpen, &c.Breaker.HalfOpenMaxRequests)
-	if v := strings.TrimSpace(getenv(EnvInterval)); v != "" {
+	// window sets *dst from name when it holds 0 (meaning zero) to MaxInterval.
+	window := func(name, zero string, dst *time.Duration) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
 		d, ok := parseSeconds(v)
 		if !ok || d < 0 || d > MaxInterval {
-			bad(EnvInterval, v, fmt.Sprintf("seconds from 0 (never reset) to %d (or a duration such as 60s)", int(MaxInterval.Seconds())))
-		} else {
-			c.Breaker.Interval = d
+			bad(name, v, fmt.Sprintf("seconds from 0 (%s) to %d (or a duration such as 60s)", zero, int(MaxInterval.Seconds())))
+			return
 		}
+		*dst = d
 	}
-	if v := strings.TrimSpace(getenv(EnvWindow)); v != "" {
-		d, ok := parseSeconds(v)
-		if !ok || d < 0 || d > MaxInterval {
-			bad(EnvWindow, v, fmt.Sprintf("seconds from 0 (no rolling window) to %d (or a duration such as 60s)", int(MaxInterval.Seconds())))
-		} else {
-			c.Breaker.Window = d
-		}
-	}
+	window(EnvInterval, "never reset", &c.Breaker.Interval)
+	window(EnvWindow, "no rolling window", &c.Breaker.Window)
 	if v := strings.TrimSpace(getenv(EnvBuckets)); v != "" {
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil || n < 2 || n > MaxBuckets {
