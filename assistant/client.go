@@ -178,6 +178,10 @@ func parseUpstreamURL(raw string) (*url.URL, error) {
 type prompt struct {
 	system []byte
 	user   []byte
+	// requestID is the caller's X-Request-Id, forwarded on every upstream
+	// call of the query so that logs on both sides can be joined; nil when
+	// the caller sent none.
+	requestID []string
 }
 
 // chatMessage and chatRequest document (and let tests decode) the body that
@@ -270,6 +274,9 @@ func (c *client) call(ctx context.Context, endpoint string, p prompt) (string, e
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	if c.auth != nil {
 		req.Header["Authorization"] = c.auth
+	}
+	if p.requestID != nil {
+		req.Header[HeaderRequestID] = p.requestID
 	}
 	req = req.WithContext(callCtx)
 

@@ -30,6 +30,17 @@ const (
 // of the (last) breaker the query went through, as the call left it.
 const HeaderBreakerState = "X-Breaker-State"
 
+// HeaderRequestID is the request id header. The assistant forwards a
+// query's id unchanged on each upstream call the query makes, so that a
+// tracing proxy, the upstream's logs or brownout's fake server can tell
+// which query a call belonged to. Ids longer than MaxRequestIDLen are not
+// forwarded.
+const HeaderRequestID = "X-Request-Id"
+
+// MaxRequestIDLen bounds the length of a forwarded request id, so a caller
+// cannot make the assistant send arbitrarily large headers upstream.
+const MaxRequestIDLen = 128
+
 // QueryRequest is the body of POST /assistant/query.
 type QueryRequest struct {
 	Question string `json:"question"`
@@ -98,7 +109,7 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 
 	var hitsBuf [MaxTopK]hit
 	hits := s.index.search(q, topK, hitsBuf[:0])
-	p := prompt{system: s.systemJSON, user: s.userPrompt(q, hits)}
+	p := prompt{system: s.systemJSON, user: s.userPrompt(q, hits), requestID: forwardedID(r.Header)}
 	key := normalizeQuestion(q)
 
 	// Every endpoint is tried in turn until one answers, so once the loop
@@ -165,6 +176,15 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 	})
 	s.metrics.answers[OutcomeUnavailable].Inc()
 	s.metrics.latency[OutcomeUnavailable].Observe(time.Since(start).Seconds())
+}
+
+// forwardedID returns the request id to forward upstream: the caller's
+// single X-Request-Id if it has one of at most MaxRequestIDLen bytes.
+func forwardedID(h http.Header) []string {
+	if id := h[HeaderRequestID]; len(id) == 1 && id[0] != "" && len(id[0]) <= MaxRequestIDLen {
+		return id
+	}
+	return nil
 }
 
 // answerFrom is where an answer's text comes from: an escaped string, or

@@ -162,6 +162,8 @@ func (d *requestDecoder) decode(line []byte, r *Request) error {
 			r.T = durationOf(n)
 		case "latency_ns":
 			r.Latency = durationOf(n)
+		case "real_latency_ns":
+			r.RealLatency = durationOf(n)
 		case "status":
 			r.Status = int(n)
 		case "outcome":

@@ -15,4 +15,7 @@
 // start of the run multiplied by the time scale, so a run compressed 40
 // times reads the same as an uncompressed one. Times and durations are
 // integer nanoseconds (Go's time.Duration encoding), named with an _ns suffix.
+// One field is not in scenario time: a request's real_latency_ns is its
+// latency as measured at the compressed speed, kept next to latency_ns so
+// that the time-compression correction can be checked.
 package recording

@@ -62,6 +62,13 @@ type Request struct {
 	Phase   string        `json:"phase"`            // phase in which the request started
 	Breaker string        `json:"breaker"`          // breaker state when the answer was produced
 	Error   string        `json:"error,omitempty"`  // transport or decoding error text
+
+	// RealLatency is the latency as measured, in real (compressed) time.
+	// Latency is RealLatency plus (time_scale − 1) times the part of it
+	// spent waiting on something simulated (upstream calls, timeouts), so
+	// the two together show the correction. Zero in recordings made before
+	// the field existed, and in runs at time scale 1.
+	RealLatency time.Duration `json:"real_latency_ns,omitempty"`
 }
 
 // Transition is one breaker state change, at its exact time.

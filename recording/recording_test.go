@@ -14,6 +14,7 @@ func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
 	cases := []Request{
 		{},
 		{Seq: 7, T: 1500 * time.Millisecond, Latency: 3 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
+		{Seq: 10, T: time.Second, Latency: 900 * time.Millisecond, RealLatency: 19 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
 		{Seq: 8, Status: 200, Outcome: OutcomeCache, Reason: "circuit_open", Phase: "out\"age", Breaker: StateOpen},
 		{Seq: 9, Outcome: OutcomeError, Error: "Post \"http://127.0.0.1:1/x\": context deadline exceeded <&> é\n", Breaker: StateHalfOpen},
 	}
@@ -37,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := []Request{
-		{Seq: 1, T: time.Millisecond, Latency: time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "a", Breaker: StateClosed},
+		{Seq: 1, T: time.Millisecond, Latency: 500 * time.Millisecond, RealLatency: 52 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "a", Breaker: StateClosed},
 		{Seq: 2, T: 1100 * time.Millisecond, Status: 503, Outcome: OutcomeUnavailable, Phase: "b", Breaker: StateOpen},
 	}
 	trs := []Transition{{T: time.Second, Breaker: "huggingface_api", From: StateClosed, To: StateOpen}}

@@ -205,6 +205,10 @@ func appendRequest(b []byte, r *Request) []byte {
 		b = append(b, `,"error":`...)
 		b = appendString(b, r.Error)
 	}
+	if r.RealLatency != 0 {
+		b = append(b, `,"real_latency_ns":`...)
+		b = strconv.AppendInt(b, int64(r.RealLatency), 10)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -3,7 +3,6 @@ package sim
 import (
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,21 +67,40 @@ func (h *breakerHistory) current() string {
 // at the moment the call left the assistant — right after the breaker
 // admitted it. The fake's log carries the id back, so a call admitted just
 // before a trip but arriving just after is not mistaken for a call the
-// open breaker let through.
+// open breaker let through. The id starts with the load request's id, which
+// the assistant forwards, and the time the call kept the assistant waiting
+// is booked against that load request in waits (when set).
 type stampTransport struct {
 	next    http.RoundTripper
 	hist    *breakerHistory
+	waits   *waitLedger
 	seq     atomic.Uint64
 	pending sync.Map // request id -> breaker state when sent
 }
 
 func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	id := strconv.FormatUint(t.seq.Add(1), 36)
+	loadID := req.Header.Get(faults.RequestIDHeader)
+	var buf [48]byte
+	b := buf[:0]
+	if loadID != "" {
+		b = append(append(b, loadID...), '.')
+	}
+	id := string(appendBase36(b, t.seq.Add(1)))
 	t.pending.Store(id, t.hist.current())
 	r2 := *req
 	r2.Header = req.Header.Clone()
 	r2.Header.Set(faults.RequestIDHeader, id)
-	return t.next.RoundTrip(&r2)
+	if t.waits == nil || loadID == "" {
+		return t.next.RoundTrip(&r2)
+	}
+	start := time.Now()
+	resp, err := t.next.RoundTrip(&r2)
+	if err != nil {
+		t.waits.add(loadID, time.Since(start))
+		return nil, err
+	}
+	resp.Body = &timedBody{ReadCloser: resp.Body, done: func() { t.waits.add(loadID, time.Since(start)) }}
+	return resp, nil
 }
 
 // stateOf returns the breaker state when the call with this id was sent,

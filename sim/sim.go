@@ -50,6 +50,12 @@ func WithTimeScale(k float64) Option { return func(r *runner) { r.scale = k } }
 // testing/synctest bubble in virtual time.
 func InMemory() Option { return func(r *runner) { r.inMemory = true } }
 
+// withAssistantWrapper wraps the in-memory assistant's handler; tests use
+// it to give requests local work that takes (virtual) time.
+func withAssistantWrapper(wrap func(http.Handler) http.Handler) Option {
+	return func(r *runner) { r.wrapAssistant = wrap }
+}
+
 // WithProgress calls fn about every interval of real time while the run
 // goes on, and once at the end.
 func WithProgress(every time.Duration, fn func(Progress)) Option {
@@ -100,6 +106,7 @@ type runner struct {
 	log           *slog.Logger
 	version       string
 	tracker       *progressTracker
+	wrapAssistant func(http.Handler) http.Handler
 	progressWG    sync.WaitGroup
 }
 
@@ -170,7 +177,8 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 			rec.Transition(recording.Transition{T: toScenario(tr.At.Sub(t0)), Breaker: tr.Breaker, From: tr.From, To: tr.To})
 		}
 	}
-	stamp := &stampTransport{hist: hist}
+	waits := newWaitLedger()
+	stamp := &stampTransport{hist: hist, waits: waits}
 	onCall := func(c faults.Call) {
 		state := stamp.stateOf(&c)
 		if rec == nil {
@@ -226,7 +234,11 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 	var transport http.RoundTripper
 	if r.inMemory {
 		target = "http://assistant.invalid" + assistant.PathQuery
-		transport = handlerTransport{h: svc}
+		var h http.Handler = svc
+		if r.wrapAssistant != nil {
+			h = r.wrapAssistant(svc)
+		}
+		transport = handlerTransport{h: h}
 	} else {
 		l, err := listenLoopback()
 		if err != nil {
@@ -245,7 +257,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 	// requests short once the drain time is up.
 	drainCtx, cancelInFlight := context.WithCancel(context.Background())
 	defer cancelInFlight()
-	client := &http.Client{Transport: contextTransport{ctx: drainCtx, next: transport}}
+	client := &http.Client{Transport: contextTransport{ctx: drainCtx, next: echoIDTransport{next: transport}}}
 	atk := vegeta.NewAttacker(
 		vegeta.Client(client),
 		vegeta.Timeout(real.Load.Timeout.D()),
@@ -257,7 +269,7 @@ func (r *runner) run(ctx context.Context, sc *scenarios.Scenario) (*Result, erro
 
 	t0 = time.Now()
 	fake.StartTimeline(t0)
-	results := atk.Attack(newTargeter(target, src), pacer, pacer.Duration()+time.Millisecond, sc.Name)
+	results := atk.Attack(newTargeter(target, src, &requestIDs{}), pacer, pacer.Duration()+time.Millisecond, sc.Name)
 
 	stats := &liveStats{}
 	progressDone := r.startProgress(sc, &header, k, t0, hist, stats)
@@ -279,10 +291,11 @@ loop:
 			}
 			out, reason, why := classify(int(res.Code), res.Body, res.Error)
 			stats.add(out)
+			latency := scenarioLatency(res.Latency, simulatedWait(res, waits), k)
 			if rec != nil {
-				start, latency := toScenario(res.Timestamp.Sub(t0)), toScenario(res.Latency)
+				start := toScenario(res.Timestamp.Sub(t0))
 				if err := rec.Request(recording.Request{
-					Seq: res.Seq + 1, T: start, Latency: latency, Status: int(res.Code),
+					Seq: res.Seq + 1, T: start, Latency: latency, RealLatency: realLatency(res.Latency, k), Status: int(res.Code),
 					Outcome: out, Reason: reason, Phase: header.PhaseAt(start), Breaker: hist.stateAt(res.Timestamp.Add(res.Latency)), Error: why,
 				}); err != nil && recErr == nil {
 					recErr = err

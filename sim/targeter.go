@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"brownout/assistant"
+	"brownout/faults"
 )
 
 // LoadQueries returns the query set named by a scenario's load.queries:
@@ -95,9 +97,9 @@ type queryRequest struct {
 }
 
 // newTargeter returns a vegeta.Targeter that posts questions to the
-// assistant's query endpoint.
-func newTargeter(url string, src *questionSource) vegeta.Targeter {
-	hdr := map[string][]string{"Content-Type": {"application/json"}}
+// assistant's query endpoint, each with its own X-Request-Id.
+func newTargeter(url string, src *questionSource, ids *requestIDs) vegeta.Targeter {
+	contentType := []string{"application/json"}
 	return func(t *vegeta.Target) error {
 		body, err := json.Marshal(queryRequest{Question: src.Next()})
 		if err != nil {
@@ -106,7 +108,7 @@ func newTargeter(url string, src *questionSource) vegeta.Targeter {
 		t.Method = "POST"
 		t.URL = url
 		t.Body = body
-		t.Header = hdr
+		t.Header = http.Header{"Content-Type": contentType, faults.RequestIDHeader: {ids.next()}}
 		return nil
 	}
 }

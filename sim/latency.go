@@ -1,0 +1,162 @@
+package sim
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"brownout/faults"
+)
+
+// Time compression divides every simulated wait by K: the fake upstream's
+// delays and the breaker's, assistant's and client's timeouts. The
+// assistant's own work (retrieval, the cache, building an answer, HTTP) is
+// not simulated and takes the same real time at any K. So a request's
+// latency in scenario time is its real latency plus (K − 1) times the part
+// of it spent waiting on something simulated; multiplying the whole real
+// latency by K would inflate the local work K times.
+
+// scenarioLatency converts a request's real latency into scenario time,
+// given how much of it was spent waiting on something simulated.
+func scenarioLatency(real, simulated time.Duration, k float64) time.Duration {
+	simulated = min(max(simulated, 0), real)
+	return real + time.Duration((k-1)*float64(simulated))
+}
+
+// waitLedger adds up, per load request id, the real time the assistant
+// spent waiting on its upstream calls. The stamp transport books each call
+// as it ends, which is before the assistant answers the load request, so
+// the run loop finds the full sum when the answer arrives.
+type waitLedger struct {
+	mu sync.Mutex
+	m  map[string]time.Duration
+}
+
+func newWaitLedger() *waitLedger { return &waitLedger{m: make(map[string]time.Duration)} }
+
+// add books d against the load request id.
+func (l *waitLedger) add(id string, d time.Duration) {
+	if id == "" {
+		return
+	}
+	l.mu.Lock()
+	l.m[id] += d
+	l.mu.Unlock()
+}
+
+// take returns and forgets the time booked against id.
+func (l *waitLedger) take(id string) time.Duration {
+	if id == "" {
+		return 0
+	}
+	l.mu.Lock()
+	d, ok := l.m[id]
+	if ok {
+		delete(l.m, id)
+	}
+	l.mu.Unlock()
+	return d
+}
+
+// timedBody calls done once, when the body is closed: the end of an
+// upstream call's wait, since the assistant reads the body to its end
+// before closing it.
+type timedBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *timedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
+}
+
+// requestIDs numbers load requests: each gets an X-Request-Id that the
+// assistant forwards on its upstream calls, which is how a request's
+// upstream waits are found.
+type requestIDs struct{ n atomic.Uint64 }
+
+func (g *requestIDs) next() string {
+	var buf [16]byte
+	b := append(buf[:0], 'q')
+	return string(appendBase36(b, g.n.Add(1)))
+}
+
+// appendBase36 appends n in base 36, as strconv.FormatUint would.
+func appendBase36(b []byte, n uint64) []byte {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var tmp [13]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = digits[n%36]
+		n /= 36
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// echoIDTransport copies each load request's X-Request-Id onto its
+// response, where vegeta keeps it in Result.Headers, so the run loop can
+// tell which request a result belongs to whether or not the target echoes
+// the header itself.
+type echoIDTransport struct{ next http.RoundTripper }
+
+func (t echoIDTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if id := req.Header[faults.RequestIDHeader]; id != nil {
+		if resp.Header == nil {
+			resp.Header = make(http.Header)
+		}
+		resp.Header[faults.RequestIDHeader] = id
+	}
+	return resp, nil
+}
+
+// resultID returns the load request id of a vegeta result, "" when the
+// request got no answer.
+func resultID(res *vegeta.Result) string {
+	if v := res.Headers[faults.RequestIDHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// clientTimedOut reports whether a result is the load client giving up:
+// all of its latency was a simulated wait (the client's timeout).
+func clientTimedOut(res *vegeta.Result) bool {
+	return res.Code == 0 && (strings.Contains(res.Error, "Client.Timeout exceeded") ||
+		strings.Contains(res.Error, "context deadline exceeded"))
+}
+
+// simulatedWait is the part of a result's real latency spent waiting on
+// something simulated: its upstream calls as booked in the ledger, or all
+// of it when the client timed out.
+func simulatedWait(res *vegeta.Result, waits *waitLedger) time.Duration {
+	w := waits.take(resultID(res))
+	if clientTimedOut(res) {
+		return res.Latency
+	}
+	return w
+}
+
+// realLatency is the real latency as recorded: zero at time scale 1, where
+// it would only repeat the latency.
+func realLatency(real time.Duration, k float64) time.Duration {
+	if k == 1 {
+		return 0
+	}
+	return real
+}
