@@ -296,7 +296,7 @@ func TestServeBoundedShutdown(t *testing.T) {
 	hf.mode.Store("hang")
 	cfg := DefaultConfig()
 	cfg.UpstreamURL = hf.URL
-	s, err := New(cfg, WithLogger(discardLogger()), WithShutdownTimeout(20*time.Millisecond))
+	s, err := New(cfg, WithLogger(discardLogger()), withShutdownTimeout(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,9 +75,10 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Service) { s.log = l }
 }
 
-// WithShutdownTimeout bounds the graceful shutdown in Serve: requests still
+// withShutdownTimeout bounds the graceful shutdown in Serve: requests still
 // running after d are cancelled. The default is DefaultShutdownTimeout.
-func WithShutdownTimeout(d time.Duration) Option {
+// Only tests need a shorter one.
+func withShutdownTimeout(d time.Duration) Option {
 	return func(s *Service) { s.shutdown = d }
 }
 

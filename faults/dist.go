@@ -21,10 +21,8 @@ type Dist interface {
 // turn a lognormal's (median, p99) into its sigma.
 const z99 = 2.3263478740408408
 
-// NewDist builds the distribution described by s, or explains what is
+// newDist builds the distribution described by s, or explains what is
 // wrong with it.
-func NewDist(s DistSpec) (Dist, error) { return newDist(s) }
-
 func newDist(s DistSpec) (Dist, error) {
 	if s.Cap < 0 {
 		return nil, fmt.Errorf("cap: must be >= 0, got %v", s.Cap)

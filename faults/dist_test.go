@@ -14,7 +14,7 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 func samples(t *testing.T, spec DistSpec, n int) []time.Duration {
 	t.Helper()
-	d, err := NewDist(spec)
+	d, err := newDist(spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ type UpstreamCall struct {
 	Status   int           `json:"status"`          // 0 when no HTTP status was sent
 	Duration time.Duration `json:"duration_ns"`     // scenario time
 	Bytes    int64         `json:"bytes"`
-	Breaker  string        `json:"breaker"` // breaker state when the call arrived
+	Breaker  string        `json:"breaker"` // breaker state when the assistant sent the call (matched by X-Request-Id)
 }
 
 // Failed reports whether the call counts as an upstream failure: a fault was

@@ -32,17 +32,12 @@ type HeatmapSpec struct {
 	HigherIsBetter bool
 }
 
-// Heatmap writes a PNG heatmap of values (rows × cols) with the value
+// Heatmap writes a PNG heatmap of spec.Values (rows × cols) with the value
 // written in every cell, NaN cells shown as "n/a". Colours run from dark
 // purple (worst) to yellow (best) along the viridis scale, which stays
-// readable for colour-blind readers and in greyscale; higherIsBetter says
-// which end is best.
-func Heatmap(w io.Writer, title string, rows []string, cols []string, values [][]float64, format func(float64) string, higherIsBetter bool) error {
-	return HeatmapWith(w, HeatmapSpec{Title: title, Rows: rows, Cols: cols, Values: values, Format: format, HigherIsBetter: higherIsBetter})
-}
-
-// HeatmapWith is [Heatmap] with axis names.
-func HeatmapWith(w io.Writer, spec HeatmapSpec) error {
+// readable for colour-blind readers and in greyscale; spec.HigherIsBetter
+// says which end is best.
+func Heatmap(w io.Writer, spec HeatmapSpec) error {
 	if err := checkGrid(spec.Rows, spec.Cols, len(spec.Values), func(i int) int { return len(spec.Values[i]) }); err != nil {
 		return err
 	}
@@ -103,13 +98,9 @@ type PassFailCell struct {
 
 // PassFailMap writes a PNG grid of the scenario's verdicts per setting:
 // green where every run passed, vermilion where every run failed, orange
-// where some did, grey where there is no result.
-func PassFailMap(w io.Writer, title string, rows, cols []string, cells [][]PassFailCell) error {
-	return PassFailMapWith(w, title, "", "", rows, cols, cells)
-}
-
-// PassFailMapWith is [PassFailMap] with axis names.
-func PassFailMapWith(w io.Writer, title, rowLabel, colLabel string, rows, cols []string, cells [][]PassFailCell) error {
+// where some did, grey where there is no result. rowLabel and colLabel name
+// what the rows and columns vary; empty leaves them unnamed.
+func PassFailMap(w io.Writer, title, rowLabel, colLabel string, rows, cols []string, cells [][]PassFailCell) error {
 	if err := checkGrid(rows, cols, len(cells), func(i int) int { return len(cells[i]) }); err != nil {
 		return err
 	}

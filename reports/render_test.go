@@ -368,7 +368,7 @@ func TestBucketWidth(t *testing.T) {
 func TestHeatmaps(t *testing.T) {
 	var b bytes.Buffer
 	nan := 0.0 / zero
-	err := HeatmapWith(&b, HeatmapSpec{
+	err := Heatmap(&b, HeatmapSpec{
 		Title: "p99 latency", RowLabel: "fail threshold", ColLabel: "reset timeout",
 		Rows: []string{"3", "5"}, Cols: []string{"10s", "30s", "60s"},
 		Values: [][]float64{{0.01, 0.02, nan}, {0.5, 1, 2}},
@@ -380,17 +380,17 @@ func TestHeatmaps(t *testing.T) {
 	checkPNG(t, "heatmap", b.Bytes(), 1600)
 
 	b.Reset()
-	err = PassFailMap(&b, "thresholds", []string{"3", "5"}, []string{"10s", "30s"},
+	err = PassFailMap(&b, "thresholds", "", "", []string{"3", "5"}, []string{"10s", "30s"},
 		[][]PassFailCell{{{Runs: 1, Passed: 1}, {Runs: 2, Passed: 1, Note: "time_to_close"}}, {{Runs: 1}, {}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkPNG(t, "passfail", b.Bytes(), 1600)
 
-	if err := Heatmap(&b, "x", []string{"a"}, []string{"b", "c"}, [][]float64{{1}}, nil, true); err == nil {
+	if err := Heatmap(&b, HeatmapSpec{Title: "x", Rows: []string{"a"}, Cols: []string{"b", "c"}, Values: [][]float64{{1}}, HigherIsBetter: true}); err == nil {
 		t.Error("Heatmap with a short row: want an error")
 	}
-	if err := PassFailMap(&b, "x", []string{"a", "b"}, []string{"c"}, [][]PassFailCell{{{}}}); err == nil {
+	if err := PassFailMap(&b, "x", "", "", []string{"a", "b"}, []string{"c"}, [][]PassFailCell{{{}}}); err == nil {
 		t.Error("PassFailMap with a missing row: want an error")
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"brownout/reports"
 )
 
-// HeatmapSpec is one heatmap of a sweep: a metric over fail threshold ×
+// MetricHeatmap names one heatmap file of a sweep: a metric over fail threshold ×
 // reset timeout, its value written in every cell.
-type HeatmapSpec struct {
+type MetricHeatmap struct {
 	File   string
 	Metric string
 	Title  string
@@ -22,7 +22,7 @@ const PassFailFile = "heatmap-pass.png"
 
 // Heatmaps are the metric heatmaps a sweep draws, in the order sweep.md
 // shows them.
-var Heatmaps = []HeatmapSpec{
+var Heatmaps = []MetricHeatmap{
 	{"heatmap-availability.png", Availability, "Availability (1 − unavailable_ratio)",
 		"Share of requests that got an answer rather than the assistant's 503; higher is better."},
 	{"heatmap-fallback.png", "fallback_ratio", "Fallback ratio (answers from cache or excerpts)",
@@ -49,7 +49,7 @@ func (r *Result) grid() (rows, cols []string, at func(i, j int) *Cell) {
 }
 
 // heatmapPNG draws one metric heatmap; cells that did not finish show n/a.
-func (r *Result) heatmapPNG(h HeatmapSpec) ([]byte, error) {
+func (r *Result) heatmapPNG(h MetricHeatmap) ([]byte, error) {
 	rows, cols, at := r.grid()
 	vals := make([][]float64, len(rows))
 	for i := range rows {
@@ -72,7 +72,7 @@ func (r *Result) heatmapPNG(h HeatmapSpec) ([]byte, error) {
 		title += fmt.Sprintf(" (mean of %d seeds)", r.Repeat)
 	}
 	var b bytes.Buffer
-	err := reports.HeatmapWith(&b, reports.HeatmapSpec{
+	err := reports.Heatmap(&b, reports.HeatmapSpec{
 		Title: title, RowLabel: rowAxis, ColLabel: colAxis, Rows: rows, Cols: cols, Values: vals,
 		Format: func(v float64) string { return FormatValue(h.Metric, v) }, HigherIsBetter: HigherIsBetter(h.Metric),
 	})
@@ -111,7 +111,7 @@ func (r *Result) passFailPNG() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	title := fmt.Sprintf("Every threshold passes? — %s", r.Scenario)
-	if err := reports.PassFailMapWith(&b, title, rowAxis, colAxis, rows, cols, cells); err != nil {
+	if err := reports.PassFailMap(&b, title, rowAxis, colAxis, rows, cols, cells); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

@@ -18,7 +18,8 @@ import (
 )
 
 // breakerOverrides are the breaker settings users tune most, as flags that
-// take precedence over the scenario file. They are shared by run and sweep.
+// take precedence over the scenario file. Only run uses them: a sweep takes
+// its breaker settings from the grid.
 type breakerOverrides struct {
 	failThreshold int
 	resetTimeout  time.Duration
