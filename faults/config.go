@@ -51,6 +51,11 @@ type FaultSpec struct {
 	// Rate is the probability in [0,1] that the fault fires when its
 	// selectors match; nil means 1.
 	Rate *float64 `yaml:"rate,omitempty"`
+	// RateTo, when set, makes the probability ramp linearly over the
+	// phase, from Rate (0 when nil) at the phase's start to RateTo at its
+	// end, because real incidents rarely start as a step. A last phase that
+	// outlasts its duration stays at RateTo.
+	RateTo *float64 `yaml:"rate_to,omitempty"`
 	// First, when > 0, restricts the fault to the phase's first N calls.
 	First int `yaml:"first,omitempty"`
 	// Every, when > 0, restricts the fault to every N-th call of the phase.
@@ -202,6 +207,9 @@ func validateFault(f FaultSpec) error {
 	var errs []error
 	if f.Rate != nil && !(*f.Rate >= 0 && *f.Rate <= 1) {
 		errs = append(errs, fmt.Errorf("rate: must be in [0,1], got %v", *f.Rate))
+	}
+	if f.RateTo != nil && !(*f.RateTo >= 0 && *f.RateTo <= 1) {
+		errs = append(errs, fmt.Errorf("rate_to: must be in [0,1], got %v", *f.RateTo))
 	}
 	if f.First < 0 {
 		errs = append(errs, fmt.Errorf("first: must be >= 0, got %d", f.First))

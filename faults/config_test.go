@@ -42,6 +42,8 @@ func TestValidate(t *testing.T) {
 			[]string{`faults[0]: body: unknown "teapot"`}},
 		{"latency needs dist", Config{Phases: []Phase{{Faults: []FaultSpec{{Kind: "latency"}}}}},
 			[]string{`faults[0]: latency: missing distribution`}},
+		{"rate_to out of range", Config{Phases: []Phase{{Faults: []FaultSpec{{Kind: "reset", RateTo: rate(-0.1)}}}}},
+			[]string{`faults[0]: rate_to: must be in [0,1], got -0.1`}},
 		{"bad code", Config{Phases: []Phase{{Faults: []FaultSpec{{Kind: "status", Code: 99}}}}},
 			[]string{`code: must be an HTTP status`}},
 		{"dist param unused", Config{Phases: []Phase{{PerToken: DistSpec{Dist: "fixed", Value: 1, Median: 2}}}},
@@ -86,6 +88,8 @@ func TestParseFault(t *testing.T) {
 		{"stream_error:tokens=3,message=oops, it broke", "stream_error rate=<nil> tokens=3 msg=oops, it broke", ""},
 		{"status:code=503,retry_after=2s,every=3", "status rate=<nil> every=3 code=503 retry=2s", ""},
 		{"status:rate=abc", "", "rate"},
+		{"reset:rate=0,rate_to=0.8", "reset rate=0 rate_to=0.8", ""},
+		{"reset:rate_to=x", "", "rate_to"},
 		{"status:bogus=1,code=500", "", "unknown key"},
 		{"slow_body", "", "bytes_per_second: must be > 0"},
 		{"nope", "", "unknown kind"},
@@ -113,6 +117,9 @@ func TestParseFault(t *testing.T) {
 			if cond {
 				got += " " + s
 			}
+		}
+		if f.RateTo != nil {
+			got += " rate_to=" + strconv.FormatFloat(*f.RateTo, 'f', -1, 64)
 		}
 		add(f.First != 0, "first="+strconv.Itoa(f.First))
 		add(f.Every != 0, "every="+strconv.Itoa(f.Every))

@@ -23,7 +23,10 @@
 // and u < rate (rate omitted = 1). The first fault that fires wins and later
 // faults are not considered (and draw nothing). Index assignment and draws
 // happen under one lock, so a given seed always gives the same fault to the
-// same call index, whatever the scheduling.
+// same call index, whatever the scheduling. A fault with rate_to ramps: its
+// rate goes linearly from rate (0 when omitted) at the phase's start to
+// rate_to at its end, read at the call's arrival, so its decisions also
+// depend on when each call arrives.
 //
 // All durations are real time; callers compress time by scaling durations
 // before calling [New].

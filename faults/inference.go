@@ -65,7 +65,7 @@ func (s *Server) serveInference(ex *exchange) {
 		ex.respondError(err)
 		return
 	}
-	if pf := s.decideFault(ex.phase); pf != nil {
+	if pf := s.decideFault(ex.phase, ex.arrival); pf != nil {
 		ex.fault = pf.kind
 		pf.f.apply(ex)
 		if ex.handled {

@@ -70,6 +70,10 @@ func setFaultKey(f *FaultSpec, key, val string) error {
 		r, err := strconv.ParseFloat(val, 64)
 		f.Rate = &r
 		return err
+	case "rate_to":
+		r, err := strconv.ParseFloat(val, 64)
+		f.RateTo = &r
+		return err
 	case "first":
 		return num(&f.First)
 	case "every":

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // decisions runs n fault decisions on the first phase of cfg and returns
@@ -16,7 +17,7 @@ func decisions(t *testing.T, cfg Config, n int) []string {
 	s := newServer(t, cfg)
 	out := make([]string, n)
 	for i := range out {
-		if pf := s.decideFault(s.phases[0]); pf != nil {
+		if pf := s.decideFault(s.phases[0], *s.t0.Load()); pf != nil {
 			out[i] = pf.kind
 		}
 	}
@@ -47,6 +48,51 @@ func TestRateWithinFourSigma(t *testing.T) {
 		if math.Abs(z) > 4 {
 			t.Errorf("seed %d: %d fired, want %v ± 4·%.1f", seed, got, mean, sd)
 		}
+	}
+}
+
+// TestRampedRate: a fault with rate_to fires, in each tenth of its phase,
+// at the rate the linear ramp gives at that tenth's middle (within 4
+// standard deviations of 4,000 decisions), and at rate_to once the last
+// phase has outlasted its duration.
+func TestRampedRate(t *testing.T) {
+	const n, phase = 4000, 100 * time.Second
+	for _, tc := range []struct {
+		name     string
+		from, to *float64
+	}{
+		{"0% to 80%", nil, rate(0.8)},
+		{"90% to 10%", rate(0.9), rate(0.1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A calm phase first: the ramp follows its own phase's clock.
+			cfg := Config{Seed: 7, Phases: []Phase{{Name: "calm", Duration: phase / 2, Tokens: 8},
+				{Name: "storm", Duration: phase, Tokens: 8,
+					Faults: []FaultSpec{{Kind: "reset", Rate: tc.from, RateTo: tc.to}}}}}
+			s := newServer(t, cfg)
+			from := 0.0
+			if tc.from != nil {
+				from = *tc.from
+			}
+			check := func(frac, want float64) {
+				at := s.t0.Load().Add(phase/2 + time.Duration(frac*float64(phase)))
+				fired := 0
+				for range n {
+					if s.decideFault(s.phases[1], at) != nil {
+						fired++
+					}
+				}
+				sd := math.Sqrt(n * want * (1 - want))
+				if z := (float64(fired) - n*want) / max(sd, 1); math.Abs(z) > 4 {
+					t.Errorf("at %.0f%% of the phase: %d of %d fired, want %.0f (rate %.3f) ± 4·%.1f", frac*100, fired, n, n*want, want, sd)
+				}
+			}
+			for k := range 10 {
+				frac := (float64(k) + 0.5) / 10
+				check(frac, from+(*tc.to-from)*frac)
+			}
+			check(3, *tc.to) // the last phase stays at rate_to after its end
+		})
 	}
 }
 

@@ -95,7 +95,7 @@ type Server struct {
 // phaseState is a Phase ready to serve.
 type phaseState struct {
 	name           string
-	end            time.Duration // offset from t0 at which the phase ends
+	start, end     time.Duration // offsets from t0 at which the phase starts and ends
 	ttft, perToken Dist
 	tokens         int
 	faults         []phaseFault
@@ -107,8 +107,29 @@ type phaseState struct {
 type phaseFault struct {
 	kind                string
 	rate                float64
+	rateTo              float64 // with ramp, the rate at the phase's end
+	ramp                bool
 	first, every, after int
 	f                   fault
+}
+
+// rateAt is the fault's probability at frac, the share of its phase
+// elapsed (clamped to [0,1]).
+func (pf *phaseFault) rateAt(frac float64) float64 {
+	if !pf.ramp {
+		return pf.rate
+	}
+	frac = max(0, min(1, frac))
+	return pf.rate + (pf.rateTo-pf.rate)*frac
+}
+
+// progress is the share of the phase elapsed at el (offset from t0): 0 at
+// its start, 1 at its end and after; 1 for a phase without duration.
+func (p *phaseState) progress(el time.Duration) float64 {
+	if p.end <= p.start {
+		return 1
+	}
+	return float64(el-p.start) / float64(p.end-p.start)
 }
 
 // matches reports whether the selectors accept call index i.
@@ -142,8 +163,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	env := buildEnv{model: s.model, rnd: s.timing}
 	var end time.Duration
 	for i, p := range phases {
+		start := end
 		end += p.Duration
-		ps := &phaseState{name: phaseName(p, i), end: end, tokens: min(cmp.Or(p.Tokens, DefaultTokens), s.maxTokens)}
+		ps := &phaseState{name: phaseName(p, i), start: start, end: end, tokens: min(cmp.Or(p.Tokens, DefaultTokens), s.maxTokens)}
 		// Validate has checked every spec, so these cannot fail.
 		ps.ttft, _ = newDist(p.TTFT)
 		ps.perToken, _ = newDist(p.PerToken)
@@ -158,6 +180,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 			pf := phaseFault{kind: fs.Kind, rate: 1, first: fs.First, every: fs.Every, after: fs.After, f: f}
 			if fs.Rate != nil {
 				pf.rate = *fs.Rate
+			}
+			if fs.RateTo != nil {
+				pf.ramp, pf.rateTo = true, *fs.RateTo
+				if fs.Rate == nil {
+					pf.rate = 0
+				}
 			}
 			ps.faults = append(ps.faults, pf)
 		}
@@ -191,9 +219,10 @@ func (s *Server) phaseAt(t time.Time) *phaseState {
 	return s.phases[last]
 }
 
-// decideFault assigns the call its index in the phase and returns the
-// first fault that fires, drawing once per fault considered.
-func (s *Server) decideFault(p *phaseState) *phaseFault {
+// decideFault assigns the call arriving at at its index in the phase and
+// returns the first fault that fires, drawing once per fault considered.
+func (s *Server) decideFault(p *phaseState, at time.Time) *phaseFault {
+	frac := p.progress(at.Sub(*s.t0.Load()))
 	s.decideMu.Lock()
 	defer s.decideMu.Unlock()
 	i := p.calls
@@ -201,7 +230,7 @@ func (s *Server) decideFault(p *phaseState) *phaseFault {
 	for k := range p.faults {
 		pf := &p.faults[k]
 		u := s.decide.Float64()
-		if u < pf.rate && pf.matches(i) {
+		if u < pf.rateAt(frac) && pf.matches(i) {
 			return pf
 		}
 	}
