@@ -643,17 +643,27 @@ func (r *Recording) dashboardPNG(s *series, rep *Report) ([]byte, error) {
 		charts[i].p.X.Label.Text = ""
 	}
 	title1, title2 := r.dashboardTitle(rep)
+	return stackedPNG(title1, []string{title2}, charts)
+}
+
+// stackedPNG draws panels stacked on one aligned time axis, each with its
+// legend on the right, under a bold title and one centred line per
+// subtitle: the dashboard and the comparison share it.
+func stackedPNG(title string, subtitles []string, charts []chart) ([]byte, error) {
 	return encodePNG(chartWidth, dashHeight, func(c draw.Canvas) {
 		c = draw.Crop(c, 6, -6, 6, -6)
 		t1 := textStyle(boldFont, 20, color.Black)
 		t1.XAlign, t1.YAlign = draw.XCenter, draw.YTop
 		mid := (c.Min.X + c.Max.X) / 2
-		c.FillText(t1, vg.Point{X: mid, Y: c.Max.Y - 4}, title1)
+		c.FillText(t1, vg.Point{X: mid, Y: c.Max.Y - 4}, title)
 		t2 := textStyle(sansFont, 13, color.Gray{0x33})
 		t2.XAlign, t2.YAlign = draw.XCenter, draw.YTop
-		c.FillText(t2, vg.Point{X: mid, Y: c.Max.Y - 34}, title2)
+		for i, line := range subtitles {
+			c.FillText(t2, vg.Point{X: mid, Y: c.Max.Y - 34 - vg.Length(18*i)}, line)
+		}
 
-		body := draw.Crop(c, 0, -legendWidth, 0, -70)
+		top := 70 + vg.Length(18*max(len(subtitles)-1, 0))
+		body := draw.Crop(c, 0, -legendWidth, 0, -top)
 		plots := make([][]*plot.Plot, len(charts))
 		for i, ch := range charts {
 			plots[i] = []*plot.Plot{ch.p}

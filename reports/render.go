@@ -120,7 +120,7 @@ func renderRecording(r *Recording, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	js, err := encodeSummary(rep.Summary)
+	js, err := encodeJSON(rep.Summary)
 	if err != nil {
 		return nil, fmt.Errorf("reports: %s: %w", SummaryFile, err)
 	}

@@ -68,7 +68,12 @@ func bucketWidth(d time.Duration) time.Duration {
 
 // series buckets the recording for the plots.
 func (r *Recording) series() *series {
-	end := r.Duration()
+	return r.seriesOver(r.Duration())
+}
+
+// seriesOver buckets the recording over [0, end), so two runs compared on
+// one axis share their buckets.
+func (r *Recording) seriesOver(end time.Duration) *series {
 	if end <= 0 {
 		end = time.Second
 	}

@@ -212,9 +212,10 @@ func settingsOf(r *Recording) Settings {
 	return st
 }
 
-// encodeSummary writes s as indented JSON with a final newline.
-func encodeSummary(s *Summary) ([]byte, error) {
-	b, err := json.MarshalIndent(s, "", "  ")
+// encodeJSON writes v (summary.json, compare.json) as indented JSON with
+// a final newline.
+func encodeJSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return nil, err
 	}

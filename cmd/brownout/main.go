@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"run":       {"play a scenario end to end and record it", cmdRun},
 	"report":    {"render plots and threshold verdicts from a recorded run", cmdReport},
 	"sweep":     {"play a scenario over a grid of breaker settings", cmdSweep},
+	"compare":   {"compare two recorded runs: overlaid dashboard, every metric, regression bounds", cmdCompare},
 }
 
 func main() {
