@@ -240,13 +240,27 @@ type jsonGrid struct {
 }
 
 type jsonRecommendation struct {
-	Best              string   `json:"best"`
-	RunnerUp          string   `json:"runner_up"`
-	Why               string   `json:"why"`
-	Ranked            []string `json:"ranked"`
-	Judged            int      `json:"judged"`
-	FailingEverywhere []string `json:"failing_everywhere,omitempty"`
-	Closest           string   `json:"closest,omitempty"`
+	Best              string      `json:"best"`
+	RunnerUp          string      `json:"runner_up"`
+	Why               string      `json:"why"`
+	Ranked            []string    `json:"ranked"`
+	Judged            int         `json:"judged"`
+	FailingEverywhere []string    `json:"failing_everywhere,omitempty"`
+	Closest           string      `json:"closest,omitempty"`
+	Sureness          string      `json:"sureness,omitempty"`
+	Paired            *jsonPaired `json:"paired,omitempty"`
+}
+
+// jsonPaired is the seed-by-seed comparison of the best cell and the
+// runner-up on the criterion that decided between them.
+type jsonPaired struct {
+	Metric    string  `json:"metric"`
+	Seeds     int     `json:"seeds"`
+	Wins      int     `json:"wins"`
+	Losses    int     `json:"losses"`
+	Ties      int     `json:"ties"`
+	Advantage jsonNum `json:"advantage"`
+	Spread    jsonNum `json:"spread"`
 }
 
 type jsonBreaker struct {
@@ -305,6 +319,7 @@ func (r *Result) JSON() ([]byte, error) {
 			Best: r.Recommendation.Best, RunnerUp: r.Recommendation.RunnerUp, Why: r.Recommendation.Why,
 			Ranked: r.Recommendation.Ranked, Judged: r.Recommendation.Judged,
 			FailingEverywhere: r.Recommendation.FailingEverywhere, Closest: r.Recommendation.Closest,
+			Sureness: r.Recommendation.Sureness,
 		},
 		Cells: []jsonCell{},
 	}
@@ -313,6 +328,10 @@ func (r *Result) JSON() ([]byte, error) {
 	}
 	if js.Seeds == nil {
 		js.Seeds = []int64{}
+	}
+	if p := r.Recommendation.Paired; p != nil {
+		js.Recommendation.Paired = &jsonPaired{Metric: p.Metric, Seeds: p.Seeds, Wins: p.Wins, Losses: p.Losses, Ties: p.Ties,
+			Advantage: jsonNum(p.Advantage), Spread: jsonNum(p.Spread)}
 	}
 	if js.Recommendation.Ranked == nil {
 		js.Recommendation.Ranked = []string{}
@@ -390,6 +409,9 @@ func (r *Result) Markdown() []byte {
 		p("**No cell passes every threshold.**\n\n")
 	}
 	p("%s\n\n", rec.Why)
+	if rec.Sureness != "" {
+		p("%s\n\n", rec.Sureness)
+	}
 	if len(rec.Ranked) > 2 {
 		p("All passing cells, best first: %s.\n\n", strings.Join(rec.Ranked, ", "))
 	}

@@ -90,6 +90,13 @@ type Recommendation struct {
 	// Closest names, when no cell passes, the cell failing the fewest
 	// threshold conditions (ties broken by the objective).
 	Closest string
+	// Paired is the seed-by-seed comparison of Best and RunnerUp on the
+	// criterion that decided between them (the last one when they tie on
+	// all); nil with one seed or no runner-up.
+	Paired *Paired
+	// Sureness says in one sentence how sure the recommendation is, from
+	// Paired; "" when there is no runner-up to be sure against.
+	Sureness string
 }
 
 // key is the value c is ranked by on o, signed so that lower is better; a
@@ -103,9 +110,14 @@ func (o Objective) key(c *Cell) float64 {
 	return v
 }
 
-// cmp orders two cells on o: negative when a is better, 0 when they tie
-// within the tolerance.
+// cmp orders two cells on o: negative when a is better, 0 when they tie.
+// With two or more shared seeds the cells are compared seed by seed (see
+// Paired.verdict), so a difference within the seeds' spread is a tie;
+// with one seed, by their values within the tolerance.
 func (o Objective) cmp(a, b *Cell) int {
+	if p, ok := pair(a, b, o); ok {
+		return p.verdict()
+	}
 	return cmpFloat(o.key(a), o.key(b), o.Tolerance)
 }
 
@@ -115,6 +127,13 @@ func (o Objective) cmp(a, b *Cell) int {
 func compare(a, b *Cell, obj []Objective) int {
 	for _, o := range obj {
 		if d := o.cmp(a, b); d != 0 {
+			return d
+		}
+	}
+	// Level seed by seed on every criterion: list by the means, so the
+	// order is still the means' where the seeds cannot tell.
+	for _, o := range obj {
+		if d := cmpFloat(o.key(a), o.key(b), o.Tolerance); d != 0 {
 			return d
 		}
 	}
@@ -168,8 +187,38 @@ func Recommend(cells []Cell, obj []Objective) Recommendation {
 		best, next := passing[0], passing[1]
 		rec.Best, rec.RunnerUp = best.Name, next.Name
 		rec.Why = fmt.Sprintf("%d of %d cells pass every threshold. %s", len(passing), len(judged), why(best, next, obj))
+		rec.Paired, rec.Sureness = sureness(best, next, obj)
 	}
 	return rec
+}
+
+// sureness compares best and next seed by seed on the criterion that
+// decides between them and says in one sentence how sure the choice is.
+func sureness(best, next *Cell, obj []Objective) (*Paired, string) {
+	var last Paired
+	for _, o := range obj {
+		p, ok := pair(best, next, o)
+		if !ok {
+			return nil, "How sure: not measured: each setting played one seed, that is one incident; rerun with --repeat 5 to see whether the choice holds across incidents."
+		}
+		last = p
+		if p.verdict() == 0 {
+			continue
+		}
+		var s string
+		switch {
+		case p.Losses == 0 && p.Wins == p.Seeds:
+			s = fmt.Sprintf("How sure: confident: %s beat %s on %s on every one of the %d seeds.", best.Name, next.Name, o.Metric, p.Seeds)
+		case p.Losses == 0:
+			s = fmt.Sprintf("How sure: fairly: %s beat %s on %s on %d of %d seeds and was level on the others.", best.Name, next.Name, o.Metric, p.Wins, p.Seeds)
+		default:
+			s = fmt.Sprintf("How sure: somewhat: %s beat %s on %s on %d of %d seeds but lost on %d; its mean advantage (%s) exceeds the seeds' spread (%s).",
+				best.Name, next.Name, o.Metric, p.Wins, p.Seeds, p.Losses, FormatValue(o.Metric, p.Advantage), FormatValue(o.Metric, p.Spread))
+		}
+		return &p, s
+	}
+	return &last, fmt.Sprintf("How sure: not at all: %s and %s are level within the seeds' spread on every criterion over %d seeds, so either fits these incidents; choose between them on other grounds.",
+		best.Name, next.Name, last.Seeds)
 }
 
 // why explains how best beats the runner-up: the first objective on which
@@ -185,13 +234,7 @@ func why(best, next *Cell, obj []Objective) string {
 		if i > 0 {
 			var ties []string
 			for _, p := range obj[:i] {
-				s, _ := best.Stat(p.Metric)
-				n, _ := next.Stat(p.Metric)
-				if a, b := formatStat(p.Metric, s), formatStat(p.Metric, n); a == b {
-					ties = append(ties, fmt.Sprintf("%s %s", p.Metric, a))
-				} else {
-					ties = append(ties, fmt.Sprintf("%s (%s and %s, within the %s timing resolution)", p.Metric, a, b, FormatValue(p.Metric, p.Tolerance)))
-				}
+				ties = append(ties, tieText(best, next, p))
 			}
 			tie = fmt.Sprintf("They tie on %s; ", strings.Join(ties, " and "))
 		}
@@ -199,8 +242,12 @@ func why(best, next *Cell, obj []Objective) string {
 		if o.HigherIsBetter {
 			more = "more"
 		}
-		out := fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s).",
-			tie, best.Name, more, o.Metric, formatStat(o.Metric, sb), next.Name, formatStat(o.Metric, sn))
+		seeds := ""
+		if p, ok := pair(best, next, o); ok {
+			seeds = ", " + p.String()
+		}
+		out := fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s%s).",
+			tie, best.Name, more, o.Metric, formatStat(o.Metric, sb), next.Name, formatStat(o.Metric, sn), seeds)
 		// The trade-off: later criteria on which the runner-up does better.
 		var trade []string
 		for _, p := range obj[i+1:] {
@@ -215,8 +262,32 @@ func why(best, next *Cell, obj []Objective) string {
 		}
 		return out
 	}
+	if _, ok := pair(best, next, obj[0]); ok {
+		ties := make([]string, len(obj))
+		for i, o := range obj {
+			ties[i] = tieText(best, next, o)
+		}
+		return fmt.Sprintf("%s and the runner-up %s are level on every objective: %s; either will do, %s is listed first by the means.",
+			best.Name, next.Name, strings.Join(ties, "; "), best.Name)
+	}
 	return fmt.Sprintf("%s and the runner-up %s tie on every objective (%s); %s comes first in grid order.",
 		best.Name, next.Name, describe(best, obj), best.Name)
+}
+
+// tieText describes two cells that tie on o: one value, two values within
+// the timing resolution, or, seed by seed, a difference within the seeds'
+// spread.
+func tieText(best, next *Cell, o Objective) string {
+	s, _ := best.Stat(o.Metric)
+	n, _ := next.Stat(o.Metric)
+	a, b := formatStat(o.Metric, s), formatStat(o.Metric, n)
+	if p, ok := pair(best, next, o); ok {
+		return fmt.Sprintf("%s (%s and %s; the first %s, within the seeds' spread)", o.Metric, a, b, p)
+	}
+	if a == b {
+		return fmt.Sprintf("%s %s", o.Metric, a)
+	}
+	return fmt.Sprintf("%s (%s and %s, within the %s timing resolution)", o.Metric, a, b, FormatValue(o.Metric, o.Tolerance))
 }
 
 // describe lists a cell's values of the objective's metrics.

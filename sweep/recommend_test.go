@@ -269,3 +269,137 @@ func FuzzParseObjective(f *testing.F) {
 		}
 	})
 }
+
+// seeded builds a finished, passing cell from per-seed values of time to
+// close after recovery and upstream failures (seeds 1, 2, …), aggregated
+// the way a sweep does.
+func seeded(name string, ttc, fails []float64) Cell {
+	c := Cell{Name: name}
+	for i := range ttc {
+		vals := make([]Value, len(MetricNames))
+		for k := range vals {
+			vals[k] = Value{V: math.NaN()}
+		}
+		vals[metricIndex(TimeToCloseRecovery)] = Value{V: ttc[i], Never: math.IsInf(ttc[i], 1)}
+		vals[metricIndex("upstream_failures")] = Value{V: fails[i]}
+		c.Runs = append(c.Runs, RunResult{Seed: int64(i + 1), Passed: true, Values: vals})
+	}
+	c.finish()
+	return c
+}
+
+func TestRecommendPairedBySeed(t *testing.T) {
+	five := func(v float64) []float64 { return []float64{v, v, v, v, v} }
+	tests := []struct {
+		name           string
+		cells          []Cell
+		best, runnerUp string
+		whyHas         []string
+		sureHas        string
+		wins, losses   int
+	}{
+		{
+			// By the means alone b would win on time to close (23.2 s
+			// against 24 s), but the seeds disagree (a is better on 3, worse
+			// on 2) by far more than the means differ: a tie, so the next
+			// criterion decides.
+			name: "seeds disagree: a tie, the next criterion decides",
+			cells: []Cell{
+				seeded("b", []float64{30, 15, 35, 14, 22}, five(9)),
+				seeded("a", []float64{10, 40, 12, 38, 20}, five(5)),
+			},
+			best: "a", runnerUp: "b",
+			whyHas:  []string{"They tie on time_to_close_recovery (24 s and 23.2 s; the first better on 3 of 5 seeds, worse on 2", "within the seeds' spread", "a has less upstream_failures (5) than the runner-up b (9, better on 5 of 5 seeds"},
+			sureHas: "How sure: confident: a beat b on upstream_failures on every one of the 5 seeds.",
+			wins:    5,
+		},
+		{
+			// The incidents vary far more than the settings do, but a is
+			// better on every seed: paired, that is a clear win.
+			name: "better on every seed despite a wide spread",
+			cells: []Cell{
+				seeded("b", []float64{11, 52, 21, 41, 33}, five(5)),
+				seeded("a", []float64{10, 50, 20, 40, 30}, five(9)),
+			},
+			best: "a", runnerUp: "b",
+			whyHas:  []string{"a has less time_to_close_recovery (30 s) than the runner-up b (31.6 s, better on 5 of 5 seeds"},
+			sureHas: "on every one of the 5 seeds",
+			wins:    5,
+		},
+		{
+			name: "better on most seeds by more than the spread",
+			cells: []Cell{
+				seeded("a", []float64{10, 10, 10, 10, 30}, five(5)),
+				seeded("b", []float64{20, 20, 20, 20, 25}, five(5)),
+			},
+			best: "a", runnerUp: "b",
+			sureHas: "How sure: somewhat: a beat b on time_to_close_recovery on 4 of 5 seeds but lost on 1; its mean advantage (7 s) exceeds the seeds' spread (6.71 s).",
+			wins:    4, losses: 1,
+		},
+		{
+			name: "level on every criterion",
+			cells: []Cell{
+				seeded("a", []float64{10, 40, 12, 38, 20}, []float64{5, 9, 5, 9, 5}),
+				seeded("b", []float64{30, 15, 35, 14, 22}, []float64{9, 5, 9, 5, 9}),
+			},
+			best: "b", runnerUp: "a", // b's mean time to close is lower
+			whyHas:  []string{"are level on every objective", "either will do"},
+			sureHas: "How sure: not at all: b and a are level within the seeds' spread on every criterion over 5 seeds",
+			wins:    2, losses: 3,
+		},
+		{
+			name:  "one seed: sureness not measured",
+			cells: []Cell{seeded("a", []float64{10}, []float64{1}), seeded("b", []float64{20}, []float64{1})},
+			best:  "a", runnerUp: "b",
+			sureHas: "How sure: not measured",
+		},
+		{
+			name: "never closing loses on that seed",
+			cells: []Cell{
+				seeded("b", []float64{math.Inf(1), 12, 12}, []float64{1, 1, 1}),
+				seeded("a", []float64{30, 11, 11}, []float64{1, 1, 1}),
+			},
+			best: "a", runnerUp: "b",
+			sureHas: "on every one of the 3 seeds",
+			wins:    3,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := Recommend(tc.cells, DefaultObjective)
+			if rec.Best != tc.best || rec.RunnerUp != tc.runnerUp {
+				t.Fatalf("best, runner-up = %q, %q; want %q, %q (why: %s)", rec.Best, rec.RunnerUp, tc.best, tc.runnerUp, rec.Why)
+			}
+			for _, s := range tc.whyHas {
+				if !strings.Contains(rec.Why, s) {
+					t.Errorf("why %q\ndoes not say %q", rec.Why, s)
+				}
+			}
+			if !strings.Contains(rec.Sureness, tc.sureHas) {
+				t.Errorf("sureness %q\ndoes not say %q", rec.Sureness, tc.sureHas)
+			}
+			if tc.wins+tc.losses > 0 && (rec.Paired == nil || rec.Paired.Wins != tc.wins || rec.Paired.Losses != tc.losses) {
+				t.Errorf("paired = %+v, want %d wins and %d losses", rec.Paired, tc.wins, tc.losses)
+			}
+		})
+	}
+}
+
+func TestPairedVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		p    Paired
+		want int
+	}{
+		{Paired{Seeds: 5, Ties: 5, Advantage: 0, Spread: 0}, 0},
+		{Paired{Seeds: 5, Wins: 1, Ties: 4, Advantage: 0.2, Spread: 0.4}, -1},
+		{Paired{Seeds: 5, Losses: 5, Advantage: -3, Spread: 1}, 1},
+		{Paired{Seeds: 5, Wins: 3, Losses: 2, Advantage: 1, Spread: 5}, 0},
+		{Paired{Seeds: 5, Wins: 3, Losses: 2, Advantage: 6, Spread: 5}, -1},
+		{Paired{Seeds: 5, Wins: 2, Losses: 3, Advantage: -6, Spread: 5}, 1},
+		{Paired{Seeds: 3, Wins: 2, Losses: 1, Advantage: math.NaN(), Spread: math.NaN()}, 0},
+	} {
+		if got := tc.p.verdict(); got != tc.want {
+			t.Errorf("%+v: verdict %d, want %d", tc.p, got, tc.want)
+		}
+	}
+}
