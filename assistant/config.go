@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"brownout/limits"
 )
 
 // Breaker policies.
@@ -67,23 +69,10 @@ const (
 	DefaultBuckets = 10
 )
 
-// Limits used by Validate and ConfigFromEnv. They are generous: their job
-// is to catch typos (a reset timeout of 60000 meaning milliseconds), not to
-// second-guess a tuning choice.
+// Limits of the assistant's own request contract. The ranges of its
+// settings are shared with scenario files and live in package limits, so
+// that a setting a scenario may hold is one the assistant accepts.
 const (
-	MaxFailThreshold   = 10000
-	MaxMinRequests     = 1000000
-	MaxHalfOpen        = 10000
-	MaxResetTimeout    = 24 * time.Hour
-	MaxCallTimeout     = time.Hour
-	MaxInterval        = 24 * time.Hour
-	MaxBuckets         = 1000
-	MaxTopK            = 50
-	MaxCacheSize       = 10000000
-	MaxCacheTTL        = 7 * 24 * time.Hour
-	MaxExcerptCount    = 50
-	MinExcerptChars    = 20
-	MaxExcerptChars    = 10000
 	MaxQuestionChars   = 2000
 	MaxRequestBodySize = 64 << 10
 	MaxMaxTokens       = 100000
@@ -124,7 +113,7 @@ type BreakerConfig struct {
 	// long the breaker was closed before. Exclusive with Interval.
 	Window time.Duration
 	// Buckets is the number of buckets the rolling window is cut into
-	// (2 to MaxBuckets); the oldest bucket is dropped whole, so the counts
+	// (2 to limits.MaxBuckets); the oldest bucket is dropped whole, so the counts
 	// cover between Window-Window/Buckets and Window. 0 means DefaultBuckets.
 	Buckets uint32
 	// Scope is ScopeShared or ScopePerEndpoint.
@@ -260,19 +249,19 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 		}
 		c.Breaker.Enabled = b
 	}
-	count(EnvFailThreshold, MaxFailThreshold, &c.Breaker.FailThreshold)
+	count(EnvFailThreshold, limits.MaxFailThreshold, &c.Breaker.FailThreshold)
 	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
 		d, ok := parseSeconds(v)
-		if !ok || d <= 0 || d > MaxCallTimeout {
-			bad(EnvTimeout, v, fmt.Sprintf("seconds greater than 0 and at most %d (or a duration such as 30s)", int(MaxCallTimeout.Seconds())))
+		if !ok || d <= 0 || d > limits.MaxCallTimeout {
+			bad(EnvTimeout, v, fmt.Sprintf("seconds greater than 0 and at most %d (or a duration such as 30s)", int(limits.MaxCallTimeout.Seconds())))
 		} else {
 			c.CallTimeout = d
 		}
 	}
 	if v := strings.TrimSpace(getenv(EnvResetTimeout)); v != "" {
 		d, ok := parseSeconds(v)
-		if !ok || d <= 0 || d > MaxResetTimeout {
-			bad(EnvResetTimeout, v, fmt.Sprintf("seconds greater than 0 and at most %d (or a duration such as 60s)", int(MaxResetTimeout.Seconds())))
+		if !ok || d <= 0 || d > limits.MaxResetTimeout {
+			bad(EnvResetTimeout, v, fmt.Sprintf("seconds greater than 0 and at most %d (or a duration such as 60s)", int(limits.MaxResetTimeout.Seconds())))
 		} else {
 			c.Breaker.ResetTimeout = d
 		}
@@ -306,17 +295,17 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 			c.Breaker.FailureRatio = r
 		}
 	}
-	count(EnvMinRequests, MaxMinRequests, &c.Breaker.MinRequests)
-	count(EnvHalfOpenMax, MaxHalfOpen, &c.Breaker.HalfOpenMaxRequests)
-	// window sets *dst from name when it holds 0 (meaning zero) to MaxInterval.
+	count(EnvMinRequests, limits.MaxMinRequests, &c.Breaker.MinRequests)
+	count(EnvHalfOpenMax, limits.MaxHalfOpen, &c.Breaker.HalfOpenMaxRequests)
+	// window sets *dst from name when it holds 0 (meaning zero) to limits.MaxInterval.
 	window := func(name, zero string, dst *time.Duration) {
 		v := strings.TrimSpace(getenv(name))
 		if v == "" {
 			return
 		}
 		d, ok := parseSeconds(v)
-		if !ok || d < 0 || d > MaxInterval {
-			bad(name, v, fmt.Sprintf("seconds from 0 (%s) to %d (or a duration such as 60s)", zero, int(MaxInterval.Seconds())))
+		if !ok || d < 0 || d > limits.MaxInterval {
+			bad(name, v, fmt.Sprintf("seconds from 0 (%s) to %d (or a duration such as 60s)", zero, int(limits.MaxInterval.Seconds())))
 			return
 		}
 		*dst = d
@@ -325,8 +314,8 @@ func ConfigFromEnv(getenv func(string) string, base Config) (Config, error) {
 	window(EnvWindow, "no rolling window", &c.Breaker.Window)
 	if v := strings.TrimSpace(getenv(EnvBuckets)); v != "" {
 		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < 2 || n > MaxBuckets {
-			bad(EnvBuckets, v, fmt.Sprintf("an integer from 2 to %d", MaxBuckets))
+		if err != nil || n < limits.MinBuckets || n > limits.MaxBuckets {
+			bad(EnvBuckets, v, fmt.Sprintf("an integer from %d to %d", limits.MinBuckets, limits.MaxBuckets))
 		} else {
 			c.Breaker.Buckets = uint32(n)
 		}
@@ -347,36 +336,36 @@ func (c Config) Validate() error {
 	}
 	switch b.Policy {
 	case PolicyConsecutive:
-		if b.FailThreshold < 1 || b.FailThreshold > MaxFailThreshold {
-			bad("fail_threshold %d is out of range: want 1 to %d", b.FailThreshold, MaxFailThreshold)
+		if b.FailThreshold < limits.MinFailThreshold || b.FailThreshold > limits.MaxFailThreshold {
+			bad("fail_threshold %d is out of range: want %d to %d", b.FailThreshold, limits.MinFailThreshold, limits.MaxFailThreshold)
 		}
 	case PolicyRatio:
 		if math.IsNaN(b.FailureRatio) || b.FailureRatio <= 0 || b.FailureRatio > 1 {
 			bad("failure_ratio %v is out of range: want greater than 0 and at most 1", b.FailureRatio)
 		}
-		if b.MinRequests < 1 || b.MinRequests > MaxMinRequests {
-			bad("min_requests %d is out of range: want 1 to %d", b.MinRequests, MaxMinRequests)
+		if b.MinRequests < limits.MinMinRequests || b.MinRequests > limits.MaxMinRequests {
+			bad("min_requests %d is out of range: want %d to %d", b.MinRequests, limits.MinMinRequests, limits.MaxMinRequests)
 		}
 	default:
 		bad("policy %q is unknown: want consecutive or ratio", b.Policy)
 	}
-	if b.ResetTimeout <= 0 || b.ResetTimeout > MaxResetTimeout {
-		bad("reset_timeout %v is out of range: want greater than 0 and at most %v", b.ResetTimeout, MaxResetTimeout)
+	if b.ResetTimeout <= 0 || b.ResetTimeout > limits.MaxResetTimeout {
+		bad("reset_timeout %v is out of range: want greater than 0 and at most %v", b.ResetTimeout, limits.MaxResetTimeout)
 	}
-	if b.HalfOpenMaxRequests < 1 || b.HalfOpenMaxRequests > MaxHalfOpen {
-		bad("half_open_max_requests %d is out of range: want 1 to %d", b.HalfOpenMaxRequests, MaxHalfOpen)
+	if b.HalfOpenMaxRequests < limits.MinHalfOpen || b.HalfOpenMaxRequests > limits.MaxHalfOpen {
+		bad("half_open_max_requests %d is out of range: want %d to %d", b.HalfOpenMaxRequests, limits.MinHalfOpen, limits.MaxHalfOpen)
 	}
-	if b.Interval < 0 || b.Interval > MaxInterval {
-		bad("interval %v is out of range: want 0 (never) to %v", b.Interval, MaxInterval)
+	if b.Interval < 0 || b.Interval > limits.MaxInterval {
+		bad("interval %v is out of range: want 0 (never) to %v", b.Interval, limits.MaxInterval)
 	}
-	if b.Window < 0 || b.Window > MaxInterval {
-		bad("window %v is out of range: want 0 (no rolling window) to %v", b.Window, MaxInterval)
+	if b.Window < 0 || b.Window > limits.MaxInterval {
+		bad("window %v is out of range: want 0 (no rolling window) to %v", b.Window, limits.MaxInterval)
 	}
 	if b.Window > 0 && b.Interval > 0 {
 		bad("window %v and interval %v are both set: want one of them (window counts over a rolling window, interval clears the counts every interval)", b.Window, b.Interval)
 	}
-	if b.Buckets != 0 && (b.Buckets < 2 || b.Buckets > MaxBuckets) {
-		bad("buckets %d is out of range: want 2 to %d (or 0 for %d)", b.Buckets, MaxBuckets, DefaultBuckets)
+	if b.Buckets != 0 && (b.Buckets < limits.MinBuckets || b.Buckets > limits.MaxBuckets) {
+		bad("buckets %d is out of range: want %d to %d (or 0 for %d)", b.Buckets, limits.MinBuckets, limits.MaxBuckets, DefaultBuckets)
 	}
 	if n := b.buckets(); b.Window > 0 && b.Window < time.Duration(n) {
 		bad("window %v is shorter than its %d buckets: want at least %v", b.Window, n, time.Duration(n))
@@ -384,8 +373,8 @@ func (c Config) Validate() error {
 	if b.Scope != ScopeShared && b.Scope != ScopePerEndpoint {
 		bad("scope %q is unknown: want shared or per-endpoint", b.Scope)
 	}
-	if c.CallTimeout <= 0 || c.CallTimeout > MaxCallTimeout {
-		bad("call_timeout %v is out of range: want greater than 0 and at most %v", c.CallTimeout, MaxCallTimeout)
+	if c.CallTimeout <= 0 || c.CallTimeout > limits.MaxCallTimeout {
+		bad("call_timeout %v is out of range: want greater than 0 and at most %v", c.CallTimeout, limits.MaxCallTimeout)
 	}
 	if err := checkURL(c.UpstreamURL); err != nil {
 		bad("upstream URL %q is invalid: %v", c.UpstreamURL, err)
@@ -399,20 +388,20 @@ func (c Config) Validate() error {
 	if c.MaxTokens < 0 || c.MaxTokens > MaxMaxTokens {
 		bad("max_tokens %d is out of range: want 0 (upstream default) to %d", c.MaxTokens, MaxMaxTokens)
 	}
-	if c.TopK < 1 || c.TopK > MaxTopK {
-		bad("top_k %d is out of range: want 1 to %d", c.TopK, MaxTopK)
+	if c.TopK < limits.MinTopK || c.TopK > limits.MaxTopK {
+		bad("top_k %d is out of range: want %d to %d", c.TopK, limits.MinTopK, limits.MaxTopK)
 	}
-	if c.CacheSize < 0 || c.CacheSize > MaxCacheSize {
-		bad("cache size %d is out of range: want 0 (disabled) to %d", c.CacheSize, MaxCacheSize)
+	if c.CacheSize < 0 || c.CacheSize > limits.MaxCacheSize {
+		bad("cache size %d is out of range: want 0 (disabled) to %d", c.CacheSize, limits.MaxCacheSize)
 	}
-	if c.CacheTTL < 0 || c.CacheTTL > MaxCacheTTL {
-		bad("cache ttl %v is out of range: want 0 (never expire) to %v", c.CacheTTL, MaxCacheTTL)
+	if c.CacheTTL < 0 || c.CacheTTL > limits.MaxCacheTTL {
+		bad("cache ttl %v is out of range: want 0 (never expire) to %v", c.CacheTTL, limits.MaxCacheTTL)
 	}
-	if c.ExcerptCount < 1 || c.ExcerptCount > MaxExcerptCount {
-		bad("excerpts count %d is out of range: want 1 to %d", c.ExcerptCount, MaxExcerptCount)
+	if c.ExcerptCount < limits.MinExcerptCount || c.ExcerptCount > limits.MaxExcerptCount {
+		bad("excerpts count %d is out of range: want %d to %d", c.ExcerptCount, limits.MinExcerptCount, limits.MaxExcerptCount)
 	}
-	if c.ExcerptChars < MinExcerptChars || c.ExcerptChars > MaxExcerptChars {
-		bad("excerpts chars %d is out of range: want %d to %d", c.ExcerptChars, MinExcerptChars, MaxExcerptChars)
+	if c.ExcerptChars < limits.MinExcerptChars || c.ExcerptChars > limits.MaxExcerptChars {
+		bad("excerpts chars %d is out of range: want %d to %d", c.ExcerptChars, limits.MinExcerptChars, limits.MaxExcerptChars)
 	}
 	return errors.Join(errs...)
 }

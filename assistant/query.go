@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"brownout/limits"
 )
 
 // Fallback reasons and sources, as in metadata.fallback_reason and
@@ -107,7 +109,7 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var hitsBuf [MaxTopK]hit
+	var hitsBuf [limits.MaxTopK]hit
 	hits := s.index.search(q, topK, hitsBuf[:0])
 	p := prompt{system: s.systemJSON, user: s.userPrompt(q, hits), requestID: forwardedID(r.Header)}
 	key := normalizeQuestion(q)
@@ -350,8 +352,8 @@ func (s *Service) decodeQuery(w http.ResponseWriter, r *http.Request) (question 
 	}
 	topK = s.cfg.TopK
 	if hasK {
-		if k < 1 || k > MaxTopK {
-			s.invalid(w, fmt.Sprintf(`"top_k" is %d: want an integer from 1 to %d`, k, MaxTopK))
+		if k < 1 || k > limits.MaxTopK {
+			s.invalid(w, fmt.Sprintf(`"top_k" is %d: want an integer from 1 to %d`, k, limits.MaxTopK))
 			return "", 0, false
 		}
 		topK = k
@@ -371,7 +373,7 @@ func describeJSONError(err error) string {
 		case "question":
 			return fmt.Sprintf(`"question" must be a string, not %s`, te.Value)
 		case "top_k":
-			return fmt.Sprintf(`"top_k" must be an integer from 1 to %d, not %s`, MaxTopK, te.Value)
+			return fmt.Sprintf(`"top_k" must be an integer from 1 to %d, not %s`, limits.MaxTopK, te.Value)
 		}
 		return fmt.Sprintf("wrong type: %s where %s was expected", te.Value, te.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF):

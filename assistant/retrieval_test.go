@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"brownout/limits"
 )
 
 func TestBM25WorkedExample(t *testing.T) {
@@ -248,7 +250,7 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	qs := SampleQuestions()
-	var buf [MaxTopK]hit
+	var buf [limits.MaxTopK]hit
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		ix.search(qs[i%len(qs)], 5, buf[:0])

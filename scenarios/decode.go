@@ -1,7 +1,7 @@
 package scenarios
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 )
 
@@ -126,19 +126,23 @@ func panicError(filename string, r any) error {
 }
 
 // parseDocument parses data into its single document's body; nil when there
-// is none, after recording why.
+// is none, after recording why. Input that could make the YAML library use
+// unbounded time or memory is refused before it parses anything.
 func (d *decoder) parseDocument(data []byte) ast.Node {
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		fe := &FieldError{File: d.file, Line: 1, Column: 1, Message: "invalid YAML: " + err.Error()}
-		var yerr yaml.Error
-		if errors.As(err, &yerr) {
-			fe.Message = "invalid YAML: " + yerr.GetMessage()
-			if tk := yerr.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line > 0 {
-				fe.Line, fe.Column = tk.Position.Line, max(tk.Position.Column, 1)
-			}
-		}
+	if fe := checkSize(d.file, data); fe != nil {
 		d.errs.add(fe)
+		return nil
+	}
+	data = bytes.TrimPrefix(data, bom)
+	tokens := lexer.Tokenize(string(data))
+	if fe := checkNesting(d.file, tokens); fe != nil {
+		fe.Source = sourceContext(data, fe.Line, fe.Column)
+		d.errs.add(fe)
+		return nil
+	}
+	f, err := parser.Parse(tokens, 0)
+	if err != nil {
+		d.errs.add(syntaxError(d.file, data, err))
 		return nil
 	}
 	var docs []*ast.DocumentNode

@@ -17,10 +17,15 @@ type FieldError struct {
 	Column  int
 	Path    string
 	Message string
+	// Source quotes the lines around the position with a caret under the
+	// column, for errors (such as YAML syntax errors) whose cause is easier
+	// to see than to describe; empty otherwise.
+	Source string
 }
 
 // Error formats the problem as "file:line:column: path: message", the form
-// editors and CI logs link to.
+// editors and CI logs link to, followed by the quoted source lines when
+// there are any.
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -38,6 +43,10 @@ func (e *FieldError) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Message)
+	if e.Source != "" {
+		b.WriteByte('\n')
+		b.WriteString(e.Source)
+	}
 	return b.String()
 }
 

@@ -249,7 +249,7 @@ func TestValidateInCode(t *testing.T) {
 	got := err.Error()
 	for _, want := range []string{
 		`breaker.policy: found "ratoi", want a policy; did you mean "ratio"?`,
-		"breaker.fail_threshold: found 0, want an integer >= 1",
+		"breaker.fail_threshold: found 0, want an integer from 1 to 10000",
 		"phases[1].faults[0].first: found -1, want a positive integer",
 		`thresholds["fallback_ratio{phase:outage}"]: phase "nope" does not exist`,
 	} {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -34,10 +35,17 @@ func ParseDuration(s string) (Duration, error) {
 		if _, ferr := strconv.ParseFloat(s, 64); ferr == nil {
 			return 0, fmt.Errorf("%q has no unit; write e.g. \"%ss\" or \"%sms\"", s, s, s)
 		}
+		if durationSyntax.MatchString(s) {
+			return 0, fmt.Errorf("%q is out of range: a duration is at most %v", s, time.Duration(math.MaxInt64))
+		}
 		return 0, fmt.Errorf("%q is not a duration; write e.g. \"250ms\", \"90s\" or \"5m\"", s)
 	}
 	return Duration(d), nil
 }
+
+// durationSyntax matches what time.ParseDuration reads, so that a value it
+// refuses anyway is known to be too large rather than misspelt.
+var durationSyntax = regexp.MustCompile(`^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
 
 // Rate is a request rate in requests per second. In YAML it is "N/s" or
 // "N/m" (per minute); it marshals as "N/s". It is a distinct type so that
@@ -144,19 +152,19 @@ type Breaker struct {
 	Enabled bool `yaml:"enabled"`
 	// Policy decides when the breaker trips: consecutive (fail_threshold failures in a row) or ratio (failure_ratio of at least min_requests calls). Default consecutive.
 	Policy string `yaml:"policy" jsonschema:"enum=consecutive,enum=ratio"`
-	// FailThreshold is the number of consecutive failures that trip the breaker (policy consecutive). Default 5.
-	FailThreshold int `yaml:"fail_threshold" jsonschema:"minimum=1"`
+	// FailThreshold is the number of consecutive failures that trip the breaker (policy consecutive), 1 to 10000. Default 5.
+	FailThreshold int `yaml:"fail_threshold" jsonschema:"minimum=1,maximum=10000"`
 	// FailureRatio is the share of failed calls that trips the breaker (policy ratio). Default 50%.
 	FailureRatio Ratio `yaml:"failure_ratio"`
-	// MinRequests is the number of calls in the closed state before the ratio counts (policy ratio). Default 20.
-	MinRequests int `yaml:"min_requests" jsonschema:"minimum=1"`
-	// ResetTimeout is how long the breaker stays open before it lets probes through (half-open). Default 60s.
+	// MinRequests is the number of calls in the closed state before the ratio counts (policy ratio), 1 to 1000000. Default 20.
+	MinRequests int `yaml:"min_requests" jsonschema:"minimum=1,maximum=1000000"`
+	// ResetTimeout is how long the breaker stays open before it lets probes through (half-open); more than 0, at most 24h. Default 60s.
 	ResetTimeout Duration `yaml:"reset_timeout"`
-	// HalfOpenMaxRequests is the number of probe calls allowed while half-open. Default 1.
-	HalfOpenMaxRequests int `yaml:"half_open_max_requests" jsonschema:"minimum=1"`
-	// Interval is the period after which the closed state's counts reset; 0 never resets them. Default 0s.
+	// HalfOpenMaxRequests is the number of probe calls allowed while half-open, 1 to 10000. Default 1.
+	HalfOpenMaxRequests int `yaml:"half_open_max_requests" jsonschema:"minimum=1,maximum=10000"`
+	// Interval is the period after which the closed state's counts reset, at most 24h; 0 never resets them. Default 0s.
 	Interval Duration `yaml:"interval"`
-	// CallTimeout bounds each upstream call; a call that takes longer counts as a failure. Default 30s.
+	// CallTimeout bounds each upstream call (at most 1h); a call that takes longer counts as a failure. Default 30s.
 	CallTimeout Duration `yaml:"call_timeout"`
 	// Scope is shared (one breaker for every upstream route) or per-endpoint (one per route). Default shared.
 	Scope string `yaml:"scope" jsonschema:"enum=shared,enum=per-endpoint"`
@@ -166,8 +174,8 @@ type Breaker struct {
 type Assistant struct {
 	// Mode is the upstream API the assistant calls: chat (/v1/chat/completions) or text (legacy text generation). Default chat.
 	Mode string `yaml:"mode" jsonschema:"enum=chat,enum=text"`
-	// TopK is the number of knowledge-base documents retrieved per question. Default 5.
-	TopK int `yaml:"top_k" jsonschema:"minimum=1"`
+	// TopK is the number of knowledge-base documents retrieved per question, 1 to 50. Default 5.
+	TopK int `yaml:"top_k" jsonschema:"minimum=1,maximum=50"`
 	// Cache is the first fallback level: answers remembered from the upstream.
 	Cache Cache `yaml:"cache"`
 	// Excerpts is the second fallback level: raw excerpts of the retrieved documents.
@@ -177,17 +185,17 @@ type Assistant struct {
 // Cache configures the assistant's answer cache (fallback level 1).
 type Cache struct {
 	// Size is the number of answers kept; 0 disables the cache. Default 1000.
-	Size int `yaml:"size" jsonschema:"minimum=0"`
-	// TTL is how long an answer stays usable. Default 10m.
+	Size int `yaml:"size" jsonschema:"minimum=0,maximum=10000000"`
+	// TTL is how long an answer stays usable; more than 0, at most 168h (a week). Default 10m.
 	TTL Duration `yaml:"ttl"`
 }
 
 // Excerpts configures the excerpt fallback (fallback level 2).
 type Excerpts struct {
-	// Count is the number of excerpts in a fallback answer; 0 disables this level. Default 3.
-	Count int `yaml:"count" jsonschema:"minimum=0"`
-	// Chars is the length of each excerpt in characters. Default 200.
-	Chars int `yaml:"chars" jsonschema:"minimum=1"`
+	// Count is the number of excerpts in a fallback answer, 1 to 50 (this level is the last before a 503 and always answers). Default 3.
+	Count int `yaml:"count" jsonschema:"minimum=1,maximum=50"`
+	// Chars is the length of each excerpt in characters, 20 to 10000. Default 200.
+	Chars int `yaml:"chars" jsonschema:"minimum=20,maximum=10000"`
 }
 
 // LoadSpec is the traffic driven at the assistant (the type of the load:
@@ -203,7 +211,7 @@ type LoadSpec struct {
 	// Timeout is the client timeout per request. Default 35s.
 	Timeout Duration `yaml:"timeout"`
 	// MaxWorkers caps the concurrent requests of the load generator. Default 512.
-	MaxWorkers int `yaml:"max_workers" jsonschema:"minimum=1"`
+	MaxWorkers int `yaml:"max_workers" jsonschema:"minimum=1,maximum=100000"`
 }
 
 // Rate patterns of a [RateSpec].
@@ -240,7 +248,7 @@ type Upstream struct {
 	// Latency is the timing model: time to first token plus time per token.
 	Latency Latency `yaml:"latency"`
 	// Tokens is the number of tokens generated per answer. Default 64.
-	Tokens int `yaml:"tokens" jsonschema:"minimum=1"`
+	Tokens int `yaml:"tokens" jsonschema:"minimum=1,maximum=100000"`
 	// Capacity is the fake server's concurrency model.
 	Capacity Capacity `yaml:"capacity"`
 }
@@ -289,9 +297,9 @@ type Dist struct {
 // Capacity is the fake server's concurrency model.
 type Capacity struct {
 	// Concurrency is the number of requests served at once; 0 = unlimited. Default 64.
-	Concurrency int `yaml:"concurrency" jsonschema:"minimum=0"`
+	Concurrency int `yaml:"concurrency" jsonschema:"minimum=0,maximum=1000000"`
 	// Queue is the number of requests waiting beyond that; a full queue answers 429; 0 = no queue. Default 256.
-	Queue int `yaml:"queue" jsonschema:"minimum=0"`
+	Queue int `yaml:"queue" jsonschema:"minimum=0,maximum=1000000"`
 }
 
 // Phase is one stretch of the timeline with its own load, upstream
@@ -358,7 +366,7 @@ type Fault struct {
 	// BytesPerSecond is the pace at which the body is dribbled (kind slow_body).
 	BytesPerSecond int `yaml:"bytes_per_second" jsonschema:"minimum=1"`
 	// Tokens is the number of tokens streamed before the cut or error (kinds stream_cut, stream_error).
-	Tokens int `yaml:"tokens" jsonschema:"minimum=0"`
+	Tokens int `yaml:"tokens" jsonschema:"minimum=0,maximum=100000"`
 	// Message is the error text of a status fault with a code that has no named body, or of the mid-stream error event (kind stream_error).
 	Message string `yaml:"message"`
 }

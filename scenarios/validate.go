@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"brownout/limits"
 )
 
 // FaultKinds lists every fault kind in the order they are documented.
@@ -107,9 +109,10 @@ func (v *validator) enum(path, got, what string, valid []string) {
 	v.errorf(path, "found %q, want a %s%s (valid: %s)", got, what, didYouMean(got, valid), quoteList(valid))
 }
 
-func (v *validator) atLeast(path string, got, lo int) {
-	if got < lo {
-		v.errorf(path, "found %d, want an integer >= %d", got, lo)
+// between checks an integer range; lo and hi are inclusive.
+func (v *validator) between(path string, got, lo, hi int) {
+	if got < lo || got > hi {
+		v.errorf(path, "found %d, want an integer from %d to %d", got, lo, hi)
 	}
 }
 
@@ -160,7 +163,8 @@ func (v *validator) scenario(s *Scenario) {
 	} else if !validName(s.Name) {
 		v.errorf("name", "found %q, want letters, digits, '.', '_' or '-' (starting with a letter or digit): the name becomes a folder name", s.Name)
 	}
-	if !(s.TimeScale > 0) || math.IsInf(s.TimeScale, 0) {
+	scaleOK := s.TimeScale > 0 && !math.IsInf(s.TimeScale, 0)
+	if !scaleOK {
 		v.errorf("time_scale", "found %v, want a number > 0", s.TimeScale)
 	}
 	v.breaker("breaker", &s.Breaker)
@@ -197,17 +201,20 @@ func (v *validator) scenario(s *Scenario) {
 		}
 	}
 	v.thresholds(s)
+	if scaleOK {
+		v.timeScale(s, s.TimeScale, "time_scale")
+	}
 }
 
 func (v *validator) breaker(path string, b *Breaker) {
 	v.enum(join(path, "policy"), b.Policy, "policy", policies)
-	v.atLeast(join(path, "fail_threshold"), b.FailThreshold, 1)
+	v.between(join(path, "fail_threshold"), b.FailThreshold, limits.MinFailThreshold, limits.MaxFailThreshold)
 	if !(b.FailureRatio > 0 && b.FailureRatio <= 1) {
 		v.errorf(join(path, "failure_ratio"), "found %v, want a ratio in (0,1] or a percentage in (0%%,100%%]", float64(b.FailureRatio))
 	}
-	v.atLeast(join(path, "min_requests"), b.MinRequests, 1)
+	v.between(join(path, "min_requests"), b.MinRequests, limits.MinMinRequests, limits.MaxMinRequests)
 	v.positive(join(path, "reset_timeout"), b.ResetTimeout)
-	v.atLeast(join(path, "half_open_max_requests"), b.HalfOpenMaxRequests, 1)
+	v.between(join(path, "half_open_max_requests"), b.HalfOpenMaxRequests, limits.MinHalfOpen, limits.MaxHalfOpen)
 	v.nonNegative(join(path, "interval"), b.Interval)
 	v.positive(join(path, "call_timeout"), b.CallTimeout)
 	v.enum(join(path, "scope"), b.Scope, "scope", scopes)
@@ -215,11 +222,11 @@ func (v *validator) breaker(path string, b *Breaker) {
 
 func (v *validator) assistant(path string, a *Assistant) {
 	v.enum(join(path, "mode"), a.Mode, "mode", modes)
-	v.atLeast(join(path, "top_k"), a.TopK, 1)
-	v.atLeast(join(path, "cache.size"), a.Cache.Size, 0)
+	v.between(join(path, "top_k"), a.TopK, limits.MinTopK, limits.MaxTopK)
+	v.between(join(path, "cache.size"), a.Cache.Size, 0, limits.MaxCacheSize)
 	v.positive(join(path, "cache.ttl"), a.Cache.TTL)
-	v.atLeast(join(path, "excerpts.count"), a.Excerpts.Count, 0)
-	v.atLeast(join(path, "excerpts.chars"), a.Excerpts.Chars, 1)
+	v.between(join(path, "excerpts.count"), a.Excerpts.Count, limits.MinExcerptCount, limits.MaxExcerptCount)
+	v.between(join(path, "excerpts.chars"), a.Excerpts.Chars, limits.MinExcerptChars, limits.MaxExcerptChars)
 }
 
 // load checks a load; for a phase, base is the scenario's load and only the
@@ -240,7 +247,7 @@ func (v *validator) load(path string, l, base *LoadSpec) {
 		v.positive(join(path, "timeout"), l.Timeout)
 	}
 	if base == nil || l.MaxWorkers != base.MaxWorkers {
-		v.atLeast(join(path, "max_workers"), l.MaxWorkers, 1)
+		v.between(join(path, "max_workers"), l.MaxWorkers, 1, limits.MaxWorkers)
 	}
 }
 
@@ -321,13 +328,13 @@ func (v *validator) upstream(path string, u, base *Upstream) {
 		v.dist(join(path, "latency.per_token"), &u.Latency.PerToken)
 	}
 	if base == nil || u.Tokens != base.Tokens {
-		v.atLeast(join(path, "tokens"), u.Tokens, 1)
+		v.between(join(path, "tokens"), u.Tokens, 1, limits.MaxTokens)
 	}
 	if base == nil || u.Capacity.Concurrency != base.Capacity.Concurrency {
-		v.atLeast(join(path, "capacity.concurrency"), u.Capacity.Concurrency, 0)
+		v.between(join(path, "capacity.concurrency"), u.Capacity.Concurrency, 0, limits.MaxQueue)
 	}
 	if base == nil || u.Capacity.Queue != base.Capacity.Queue {
-		v.atLeast(join(path, "capacity.queue"), u.Capacity.Queue, 0)
+		v.between(join(path, "capacity.queue"), u.Capacity.Queue, 0, limits.MaxQueue)
 	}
 }
 
@@ -435,7 +442,7 @@ func (v *validator) fault(path string, f *Fault) {
 			}
 		}
 	case KindStreamCut, KindStreamError:
-		v.atLeast(join(path, "tokens"), f.Tokens, 0)
+		v.between(join(path, "tokens"), f.Tokens, 0, limits.MaxTokens)
 	}
 }
 

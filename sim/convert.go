@@ -1,57 +1,22 @@
 package sim
 
 import (
-	"fmt"
-	"time"
-
 	"brownout/assistant"
 	"brownout/faults"
+	"brownout/limits"
 	"brownout/scenarios"
 )
 
 // MinScaledDuration is the shortest real duration that a time-compressed
-// scenario may ask the machine to time. Go's timers fire within tens of
-// microseconds on an idle Linux box, but on a loaded 2-core machine the
-// scheduler, the garbage collector and the loopback stack add delays of a
-// few milliseconds; 10 ms keeps that noise under about 10% of the smallest
-// breaker, phase or timeout duration, so breaker transitions land in the
-// same order at any accepted time scale.
-const MinScaledDuration = 10 * time.Millisecond
+// scenario may ask the machine to time; see [limits.MinScaledDuration].
+const MinScaledDuration = limits.MinScaledDuration
 
-// CheckTimeScale refuses a time scale that would make any breaker, phase,
-// timeout or cache duration of sc shorter than MinScaledDuration once
-// compressed, naming the duration that is too short and the largest scale
-// that would be accepted. Latency distributions are not limited: a sampled
-// latency below timer resolution simply rounds up.
+// CheckTimeScale refuses a time scale that would push any duration or rate
+// of sc out of what brownout can run (see [scenarios.Scenario.CheckTimeScale],
+// the one rule that `brownout validate` also applies at the scenario's own
+// time_scale), naming each field and the scale that would be accepted.
 func CheckTimeScale(sc *scenarios.Scenario, k float64) error {
-	if !(k > 0) {
-		return fmt.Errorf("time scale %v must be > 0", k)
-	}
-	type named struct {
-		what string
-		d    time.Duration
-	}
-	ds := []named{
-		{"breaker.reset_timeout", sc.Breaker.ResetTimeout.D()},
-		{"breaker.call_timeout", sc.Breaker.CallTimeout.D()},
-		{"breaker.interval", sc.Breaker.Interval.D()},
-		{"assistant.cache.ttl", sc.Assistant.Cache.TTL.D()},
-	}
-	for i, p := range sc.Phases {
-		ds = append(ds,
-			named{fmt.Sprintf("phases[%d] %q duration", i, p.Name), p.Duration.D()},
-			named{fmt.Sprintf("phases[%d] %q load.timeout", i, p.Name), p.Load.Timeout.D()})
-	}
-	for _, n := range ds {
-		if n.d <= 0 {
-			continue // unset or "never"
-		}
-		if scaled := time.Duration(float64(n.d) / k); scaled < MinScaledDuration {
-			return fmt.Errorf("time scale %g is too high: %s = %v would become %v, shorter than the %v this machine can time reliably; use a time scale of at most %g",
-				k, n.what, n.d, scaled, MinScaledDuration, float64(n.d)/float64(MinScaledDuration))
-		}
-	}
-	return nil
+	return sc.CheckTimeScale(k)
 }
 
 // assistantConfig translates a (time-compressed) scenario into the

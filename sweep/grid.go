@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"brownout/scenarios"
+
+	"brownout/limits"
 )
 
 // Grid is the set of breaker settings a sweep plays. FailThresholds and
@@ -105,13 +107,13 @@ func (g Grid) Validate() error {
 		errs = append(errs, errors.New("reset timeouts: need at least one"))
 	}
 	for _, v := range g.FailThresholds {
-		if v < 1 {
-			errs = append(errs, fmt.Errorf("fail threshold %d: must be at least 1", v))
+		if v < limits.MinFailThreshold || v > limits.MaxFailThreshold {
+			errs = append(errs, fmt.Errorf("fail threshold %d: want %d to %d", v, limits.MinFailThreshold, limits.MaxFailThreshold))
 		}
 	}
 	for _, v := range g.ResetTimeouts {
-		if v <= 0 {
-			errs = append(errs, fmt.Errorf("reset timeout %v: must be positive", v))
+		if v <= 0 || v > limits.MaxResetTimeout {
+			errs = append(errs, fmt.Errorf("reset timeout %v: want more than 0 and at most %v", v, limits.MaxResetTimeout))
 		}
 	}
 	for _, v := range g.Policies {
@@ -125,8 +127,8 @@ func (g Grid) Validate() error {
 		}
 	}
 	for _, v := range g.HalfOpenMax {
-		if v < 1 {
-			errs = append(errs, fmt.Errorf("half-open max %d: must be at least 1", v))
+		if v < limits.MinHalfOpen || v > limits.MaxHalfOpen {
+			errs = append(errs, fmt.Errorf("half-open max %d: want %d to %d", v, limits.MinHalfOpen, limits.MaxHalfOpen))
 		}
 	}
 	errs = append(errs, dupes("fail threshold", g.FailThresholds), dupes("reset timeout", g.ResetTimeouts),

@@ -62,8 +62,8 @@ func TestGridValidate(t *testing.T) {
 	}{
 		{Grid{ResetTimeouts: []time.Duration{time.Second}}, "fail thresholds: need at least one"},
 		{Grid{FailThresholds: []int{5}}, "reset timeouts: need at least one"},
-		{Grid{FailThresholds: []int{0}, ResetTimeouts: []time.Duration{time.Second}}, "fail threshold 0: must be at least 1"},
-		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{-time.Second}}, "must be positive"},
+		{Grid{FailThresholds: []int{0}, ResetTimeouts: []time.Duration{time.Second}}, "fail threshold 0: want 1 to 10000"},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{-time.Second}}, "want more than 0"},
 		{Grid{FailThresholds: []int{5, 5}, ResetTimeouts: []time.Duration{time.Second}}, "fail threshold 5: given twice"},
 		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Policies: []string{"sometimes"}}, `policy "sometimes"`},
 		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, FailureRatios: []float64{1.5}}, "failure ratio 1.5: must be in (0, 1]"},

@@ -103,9 +103,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "brownout run: no scenario given: name a scenario file or a built-in (list them with 'brownout scenarios')")
+		fmt.Fprintln(stderr)
+		fs.Usage()
+		return exitUsage
+	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return exitUsage
+	}
+	if fs.Changed("time-scale") {
+		if err := checkTimeScaleFlag(scale); err != nil {
+			fmt.Fprintf(stderr, "brownout run: %v\n", err)
+			return exitUsage
+		}
 	}
 	sc, err := scenarios.Open(fs.Arg(0))
 	if err != nil {
@@ -116,13 +128,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}
-	if scale == 0 {
+	if !fs.Changed("time-scale") {
 		scale = sc.TimeScale
 	}
 	if out == "" {
 		out = filepath.Join("out", sc.Name)
 	}
 	if err := sim.CheckTimeScale(sc, scale); err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
+	if err := checkOutDir(out); err != nil {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}

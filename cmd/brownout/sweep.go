@@ -40,6 +40,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		objective   string
 		seed        int64
 		quiet       bool
+		yes         bool
 		listMetrics bool
 	)
 	fs.IntSliceVar(&g.FailThresholds, "fail-threshold", []int{3, 5, 10, 20}, "fail thresholds to sweep (rows of the heatmaps)")
@@ -54,6 +55,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&objective, "objective", "", "metrics that rank passing cells, most important first, comma-separated (default time_to_close,upstream_failures); direction from the metric")
 	fs.Int64Var(&seed, "seed", 0, "first random seed (overrides the scenario's seed)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&yes, "yes", false, fmt.Sprintf("start a sweep estimated to take over %v without asking (on a terminal such a sweep is refused without it)", longSweep))
 	fs.BoolVar(&listMetrics, "list-metrics", false, "list the metrics --objective accepts and exit")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -75,6 +77,17 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "brownout sweep: %v\n", err)
 		return code
+	}
+	if parallel < 1 {
+		return fail(exitUsage, fmt.Errorf("--parallel %d: want at least 1", parallel))
+	}
+	if repeat < 1 {
+		return fail(exitUsage, fmt.Errorf("--repeat %d: want at least 1", repeat))
+	}
+	if fs.Changed("time-scale") {
+		if err := checkTimeScaleFlag(scale); err != nil {
+			return fail(exitUsage, err)
+		}
 	}
 	for _, r := range ratios {
 		v, err := scenarios.ParseRatio(r)
@@ -100,8 +113,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.Changed("seed") {
 		sc.Seed = seed
 	}
-	if scale == 0 {
+	if !fs.Changed("time-scale") {
 		scale = sweep.TimeScaleFor(sc, g)
+	}
+	if w := ratioWithoutRatioPolicy(g, sc); w != "" {
+		fmt.Fprintf(stderr, "brownout: warning: %s\n", w)
 	}
 	if out == "" {
 		out = filepath.Join("out", sc.Name+"-sweep")
@@ -115,6 +131,13 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	for _, w := range sweep.TimeScaleWarnings(sc, scale) {
 		fmt.Fprintf(stderr, "brownout: warning: %s\n", w)
+	}
+	estimate := (perRun * time.Duration(waves)).Round(time.Second)
+	if err := confirmLongSweep(estimate, yes, isLiveTerminal(stderr)); err != nil {
+		return fail(exitUsage, err)
+	}
+	if err := checkOutDir(out); err != nil {
+		return fail(exitUsage, err)
 	}
 	opts := []sweep.Option{
 		sweep.WithOutDir(out), sweep.WithParallel(parallel), sweep.WithRepeat(repeat),
@@ -139,6 +162,41 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailed
 	}
 	return exitOK
+}
+
+// longSweep is the estimated duration above which a sweep started from a
+// terminal needs --yes: a grid typed by hand (50 × 50 cells) can commit the
+// machine for a working day, and the estimate alone scrolls past.
+const longSweep = time.Hour
+
+// confirmLongSweep refuses a sweep estimated to take over longSweep when
+// it was started from a terminal without --yes. Elsewhere (CI, scripts,
+// CI=1) it lets it start: a job's own timeout bounds it, and a scheduled
+// job that cannot answer a question should not break; the estimate is
+// still printed.
+func confirmLongSweep(estimate time.Duration, yes, terminal bool) error {
+	if estimate <= longSweep || yes || !terminal {
+		return nil
+	}
+	return fmt.Errorf("this sweep would take about %v (over %v); rerun with --yes to start it, or make it shorter (fewer cells, --repeat, a higher --time-scale or --parallel)", estimate, longSweep)
+}
+
+// ratioWithoutRatioPolicy warns when --failure-ratio values are given but
+// no cell uses the ratio policy, so they cannot change any result.
+func ratioWithoutRatioPolicy(g sweep.Grid, sc *scenarios.Scenario) string {
+	if len(g.FailureRatios) == 0 {
+		return ""
+	}
+	policies := g.Policies
+	if len(policies) == 0 {
+		policies = []string{sc.Breaker.Policy}
+	}
+	for _, p := range policies {
+		if p == scenarios.PolicyRatio {
+			return ""
+		}
+	}
+	return fmt.Sprintf("--failure-ratio only applies to the ratio policy, and every cell uses %s; add --policy ratio (or --policy consecutive,ratio) to sweep it", strings.Join(policies, ", "))
 }
 
 // sweepProgress prints one line per finished run: a live line on a

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCmdSweepSmallGrid(t *testing.T) {
@@ -39,6 +40,54 @@ func TestCmdSweepRefusesBadInput(t *testing.T) {
 		}
 		if stderr == "" {
 			t.Errorf("%v: nothing on stderr", args)
+		}
+	}
+}
+
+// TestCmdSweepRefusesBeforeThePlan checks that values that cannot work are
+// refused before the plan is printed, and that a useless --failure-ratio
+// is warned about.
+func TestCmdSweepRefusesBeforeThePlan(t *testing.T) {
+	path := writeScenario(t, shortRun)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--parallel", "-4"}, "--parallel -4: want at least 1"},
+		{[]string{"--repeat", "0"}, "--repeat 0: want at least 1"},
+		{[]string{"--time-scale", "0"}, "--time-scale 0: want a number > 0"},
+		{[]string{"--fail-threshold", "20000"}, "fail threshold 20000: want 1 to 10000"},
+	} {
+		code, _, stderr := runCmd(t, run, append([]string{"sweep", path, "--quiet"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "sweeping") {
+			t.Errorf("%v: exit %d, want %d with %q and no plan; stderr:\n%s", tc.args, code, exitUsage, tc.want, stderr)
+		}
+	}
+	// A file as --out: the plan is printed, then the setup problem, exit 2.
+	code, _, stderr := runCmd(t, run, "sweep", path, "--quiet", "--fail-threshold", "2", "--reset-timeout", "1s",
+		"--policy", "consecutive", "--failure-ratio", "50%", "--out", path)
+	if code != exitUsage || !strings.Contains(stderr, "is a file, not a folder") {
+		t.Errorf("--out FILE: exit %d, want %d; stderr:\n%s", code, exitUsage, stderr)
+	}
+	if !strings.Contains(stderr, "warning: --failure-ratio only applies to the ratio policy") {
+		t.Errorf("no warning for --failure-ratio with --policy consecutive; stderr:\n%s", stderr)
+	}
+}
+
+func TestConfirmLongSweep(t *testing.T) {
+	for _, tc := range []struct {
+		estimate      time.Duration
+		yes, terminal bool
+		wantRefused   bool
+	}{
+		{59 * time.Minute, false, true, false},
+		{9 * time.Hour, false, true, true},
+		{9 * time.Hour, true, true, false},
+		{9 * time.Hour, false, false, false},
+	} {
+		err := confirmLongSweep(tc.estimate, tc.yes, tc.terminal)
+		if (err != nil) != tc.wantRefused {
+			t.Errorf("confirmLongSweep(%v, yes=%v, terminal=%v) = %v, want refused %v", tc.estimate, tc.yes, tc.terminal, err, tc.wantRefused)
 		}
 	}
 }
