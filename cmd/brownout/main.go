@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"report":    {"render plots and threshold verdicts from a recorded run", cmdReport},
 	"sweep":     {"play a scenario over a grid of breaker settings", cmdSweep},
 	"compare":   {"compare two recorded runs: overlaid dashboard, every metric, regression bounds", cmdCompare},
+	"merge":     {"combine the output folders of a sharded suite or sweep", cmdMerge},
 }
 
 func main() {

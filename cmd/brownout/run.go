@@ -86,16 +86,23 @@ func parseOnOff(s string) (on, ok bool) {
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", stderr,
-		"usage: brownout run SCENARIO [flags]",
+		"usage: brownout run SCENARIO... [flags]",
 		"",
-		"SCENARIO is a scenario file or a built-in name (see 'brownout scenarios').",
+		"SCENARIO is a scenario file, a folder of *.yaml files or a built-in name (see",
+		"'brownout scenarios'). Several make a suite: each plays into OUT/<name>/ and",
+		"OUT holds the suite's report.md and junit.xml (see docs/suites.md).",
+		"",
+		"Exit status: 0 every threshold passes, 1 some failed, 2 invalid input or usage,",
+		"130 interrupted; for a suite, the worst of its scenarios.",
 	)
 	var (
 		out   string
 		scale float64
 		quiet bool
 		ov    breakerOverrides
+		many  manyFlags
 	)
+	many.register(fs)
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>)")
 	fs.Float64Var(&scale, "time-scale", 0, "compress time K times: durations ÷ K, rates × K (default: the scenario's time_scale)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
@@ -104,12 +111,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "brownout run: no scenario given: name a scenario file or a built-in (list them with 'brownout scenarios')")
+		fmt.Fprintln(stderr, "brownout run: no scenario given: name a scenario file, a folder of them or a built-in (list them with 'brownout scenarios')")
 		fmt.Fprintln(stderr)
-		fs.Usage()
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
 		fs.Usage()
 		return exitUsage
 	}
@@ -118,6 +121,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "brownout run: %v\n", err)
 			return exitUsage
 		}
+	}
+	if many.wanted(fs) {
+		return runMany(ctx, fs, many, stdout, stderr)
 	}
 	sc, err := scenarios.Open(fs.Arg(0))
 	if err != nil {
