@@ -2,6 +2,7 @@ package assistant
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -85,10 +86,14 @@ func BenchmarkQuery(b *testing.B) {
 // succeeds at once, through the gobreaker wrapper or straight through.
 func BenchmarkBreakerExecute(b *testing.B) {
 	fn := func() (string, error) { return "ok", nil }
+	ctx := context.Background()
 	for _, enabled := range []bool{true, false} {
 		cfg := DefaultConfig().Breaker
 		cfg.Enabled = enabled
-		br := newBreaker("bench", cfg, DefaultCallTimeout, nil)
+		br, err := newBreaker("bench", cfg, DefaultCallTimeout, breakerDeps{})
+		if err != nil {
+			b.Fatal(err)
+		}
 		name := "breaker=off"
 		if enabled {
 			name = "breaker=on"
@@ -96,14 +101,14 @@ func BenchmarkBreakerExecute(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				br.execute(fn)
+				br.execute(ctx, fn)
 			}
 		})
 		b.Run(name+"/parallel", func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					br.execute(fn)
+					br.execute(ctx, fn)
 				}
 			})
 		})

@@ -3,6 +3,7 @@ package assistant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"sync/atomic"
@@ -36,7 +37,11 @@ type breaker struct {
 	name        string
 	cfg         BreakerConfig
 	callTimeout time.Duration
-	cb          *gobreaker.CircuitBreaker[string] // nil when disabled
+	cb          *gobreaker.CircuitBreaker[string] // nil when disabled or shared
+	sh          *shared                           // non-nil when shared (StoreRedis)
+
+	onTransition transitionFunc
+	onStoreError func(breaker string, err error)
 
 	last       atomic.Int32 // gobreaker.State after the last transition
 	openedAt   atomic.Int64 // UnixNano of the last transition to open
@@ -53,10 +58,18 @@ type breaker struct {
 // its mutex held: it must not call back into the breaker.
 type transitionFunc func(Transition)
 
-func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, onTransition transitionFunc) *breaker {
-	b := &breaker{name: name, cfg: cfg, callTimeout: callTimeout}
+// breakerDeps are what a breaker reports to, and its store when shared.
+type breakerDeps struct {
+	onTransition transitionFunc
+	onStoreError func(breaker string, err error)
+	store        SharedStore // used when cfg.Store is StoreRedis
+}
+
+func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, deps breakerDeps) (*breaker, error) {
+	b := &breaker{name: name, cfg: cfg, callTimeout: callTimeout,
+		onTransition: deps.onTransition, onStoreError: deps.onStoreError}
 	if !cfg.Enabled {
-		return b
+		return b, nil
 	}
 	st := gobreaker.Settings{
 		Name:        name,
@@ -66,18 +79,8 @@ func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, onTra
 		IsExcluded:  excludedFromBreaker,
 		// Called by gobreaker under its lock: record and report, never call
 		// b.cb here (State and Counts take the same lock).
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			now := time.Now()
-			b.last.Store(int32(to))
-			switch to {
-			case gobreaker.StateOpen:
-				b.openedAt.Store(now.UnixNano())
-			case gobreaker.StateHalfOpen:
-				b.halfOpenAt.Store(now.UnixNano())
-			}
-			if onTransition != nil {
-				onTransition(Transition{Breaker: name, From: from.String(), To: to.String(), At: now})
-			}
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			b.moved(from, to, time.Now())
 		},
 	}
 	if cfg.Window > 0 {
@@ -100,13 +103,47 @@ func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, onTra
 		threshold := cfg.FailThreshold
 		st.ReadyToTrip = func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold }
 	}
+	if cfg.Store == StoreRedis {
+		if deps.store == nil {
+			return nil, fmt.Errorf("breaker %q: store %s needs a shared store (WithSharedStore)", name, StoreRedis)
+		}
+		if err := b.newShared(deps.store, st); err != nil {
+			return nil, fmt.Errorf("breaker %q: %w", name, err)
+		}
+		return b, nil
+	}
 	b.cb = gobreaker.NewCircuitBreaker[string](st)
-	return b
+	return b, nil
+}
+
+// moved records a transition of this breaker's state, made here or, when
+// shared, seen in the store, and reports it.
+func (b *breaker) moved(from, to gobreaker.State, at time.Time) {
+	b.last.Store(int32(to))
+	switch to {
+	case gobreaker.StateOpen:
+		b.openedAt.Store(at.UnixNano())
+	case gobreaker.StateHalfOpen:
+		b.halfOpenAt.Store(at.UnixNano())
+	}
+	if b.onTransition != nil {
+		b.onTransition(Transition{Breaker: b.name, From: from.String(), To: to.String(), At: at})
+	}
+}
+
+// observe is told the shared state a call found in the store: a state this
+// replica has not seen yet is a transition another replica made, at the
+// moment the state began.
+func (b *breaker) observe(to gobreaker.State, since time.Time) {
+	if from := gobreaker.State(b.last.Load()); from != to {
+		b.moved(from, to, since)
+	}
 }
 
 // execute runs fn through the breaker. A rejection is returned as
-// gobreaker.ErrOpenState or gobreaker.ErrTooManyRequests.
-func (b *breaker) execute(fn func() (string, error)) (string, error) {
+// gobreaker.ErrOpenState or gobreaker.ErrTooManyRequests; a shared breaker
+// whose store failed returns an error wrapping ErrStoreFailed.
+func (b *breaker) execute(ctx context.Context, fn func() (string, error)) (string, error) {
 	counted := func() (string, error) {
 		a, err := fn()
 		switch {
@@ -117,7 +154,10 @@ func (b *breaker) execute(fn func() (string, error)) (string, error) {
 		}
 		return a, err
 	}
-	if b.cb == nil {
+	switch {
+	case b.sh != nil:
+		return b.executeShared(ctx, counted)
+	case b.cb == nil:
 		return counted()
 	}
 	return b.cb.Execute(counted)
@@ -131,7 +171,14 @@ func rejected(err error) bool {
 // state returns the current state; it may move an expired open breaker to
 // half-open, exactly as a request would.
 func (b *breaker) state() string {
-	if b.cb == nil {
+	switch {
+	case b.sh != nil:
+		st, _, err := b.sharedState(time.Now())
+		if err != nil {
+			return b.lastState()
+		}
+		return st.String()
+	case b.cb == nil:
 		return StateClosed
 	}
 	return b.cb.State().String()
@@ -142,7 +189,7 @@ func (b *breaker) state() string {
 // lock. Right after execute it is exact, because gobreaker settles any due
 // transition before admitting or rejecting a call.
 func (b *breaker) lastState() string {
-	if b.cb == nil {
+	if b.cb == nil && b.sh == nil {
 		return StateClosed
 	}
 	return gobreaker.State(b.last.Load()).String()
@@ -156,12 +203,19 @@ func (b *breaker) lastState() string {
 //     be admitted is when they succeed, and they take at most the call
 //     timeout from the moment the breaker turned half-open.
 func (b *breaker) retryAfter(now time.Time) int {
+	state, opened, halfOpened := b.state(), time.Unix(0, b.openedAt.Load()), time.Unix(0, b.halfOpenAt.Load())
+	if b.sh != nil {
+		// The shared state knows when it began, whichever replica moved it.
+		if st, since, err := b.sharedState(now); err == nil {
+			state, opened, halfOpened = st.String(), since, since
+		}
+	}
 	var wait time.Duration
-	switch b.state() {
+	switch state {
 	case StateOpen:
-		wait = time.Unix(0, b.openedAt.Load()).Add(b.cfg.ResetTimeout).Sub(now)
+		wait = opened.Add(b.cfg.ResetTimeout).Sub(now)
 	case StateHalfOpen:
-		wait = time.Unix(0, b.halfOpenAt.Load()).Add(b.callTimeout).Sub(now)
+		wait = halfOpened.Add(b.callTimeout).Sub(now)
 	}
 	return ceilSeconds(wait)
 }

@@ -34,6 +34,16 @@ const (
 	ScopePerEndpoint = "per-endpoint"
 )
 
+// Breaker stores: where a breaker keeps its state.
+const (
+	// StoreLocal keeps the state in the process: every replica has its own
+	// breaker (the seed's setup).
+	StoreLocal = "local"
+	// StoreRedis keeps one state shared by every replica in a SharedStore
+	// (gobreaker's DistributedCircuitBreaker), given with WithSharedStore.
+	StoreRedis = "redis"
+)
+
 // Upstream modes.
 const (
 	// ModeChat calls POST {base}/v1/chat/completions (OpenAI-compatible).
@@ -118,6 +128,8 @@ type BreakerConfig struct {
 	Buckets uint32
 	// Scope is ScopeShared or ScopePerEndpoint.
 	Scope string
+	// Store is StoreLocal or StoreRedis; "" means StoreLocal.
+	Store string
 }
 
 // Config configures a Service. Start from DefaultConfig: the zero value is
@@ -171,6 +183,7 @@ func DefaultConfig() Config {
 			HalfOpenMaxRequests: 1,
 			Interval:            0,
 			Scope:               ScopeShared,
+			Store:               StoreLocal,
 		},
 		CallTimeout:  DefaultCallTimeout,
 		UpstreamURL:  DefaultUpstreamURL,
@@ -372,6 +385,9 @@ func (c Config) Validate() error {
 	}
 	if b.Scope != ScopeShared && b.Scope != ScopePerEndpoint {
 		bad("scope %q is unknown: want shared or per-endpoint", b.Scope)
+	}
+	if b.Store != "" && b.Store != StoreLocal && b.Store != StoreRedis {
+		bad("store %q is unknown: want local or redis", b.Store)
 	}
 	if c.CallTimeout <= 0 || c.CallTimeout > limits.MaxCallTimeout {
 		bad("call_timeout %v is out of range: want greater than 0 and at most %v", c.CallTimeout, limits.MaxCallTimeout)

@@ -35,6 +35,7 @@ type metrics struct {
 	state       *prometheus.GaugeVec
 	transitions *prometheus.CounterVec
 	rejections  *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
 	rejected    map[string]prometheus.Counter // by breaker name; filled at start
 	answers     map[string]prometheus.Counter
 	latency     map[string]prometheus.Observer
@@ -59,6 +60,10 @@ func newMetrics(breakerNames []string) *metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assistant_breaker_rejections_total",
 			Help: "Upstream calls the circuit breaker refused (open, or half-open and busy).",
+		}, []string{"breaker"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assistant_breaker_store_errors_total",
+			Help: "Failures of a shared breaker's store (Redis); the breaker fails closed on each.",
 		}, []string{"breaker"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assistant_upstream_calls_total",
@@ -94,8 +99,9 @@ func newMetrics(breakerNames []string) *metrics {
 	for _, n := range breakerNames {
 		m.state.WithLabelValues(n).Set(0)
 		m.rejected[n] = m.rejections.WithLabelValues(n)
+		m.storeErrors.WithLabelValues(n)
 	}
-	m.reg.MustRegister(m.state, m.transitions, m.rejections, answers, latency, m.calls, m.invalid)
+	m.reg.MustRegister(m.state, m.transitions, m.rejections, m.storeErrors, answers, latency, m.calls, m.invalid)
 	return m
 }
 

@@ -20,8 +20,11 @@ import (
 // Fallback reasons and sources, as in metadata.fallback_reason and
 // metadata.fallback_source.
 const (
-	ReasonCircuitOpen     = "circuit_open"
-	ReasonUpstreamError   = "upstream_error"
+	ReasonCircuitOpen   = "circuit_open"
+	ReasonUpstreamError = "upstream_error"
+	// ReasonStoreError: the shared breaker could not reach its store, and
+	// fails closed (see ErrStoreFailed).
+	ReasonStoreError      = "breaker_store_error"
 	ReasonUpstreamTimeout = "upstream_timeout"
 
 	SourceL1Cache  = "l1_cache"
@@ -71,7 +74,7 @@ type Metadata struct {
 	DurationMS     float64 `json:"duration_ms"`
 	ChunksUsed     int     `json:"chunks_used"`
 	FromFallback   bool    `json:"from_fallback,omitempty"`
-	FallbackReason string  `json:"fallback_reason,omitempty"` // circuit_open, upstream_error, upstream_timeout
+	FallbackReason string  `json:"fallback_reason,omitempty"` // circuit_open, upstream_error, upstream_timeout, breaker_store_error
 	FallbackSource string  `json:"fallback_source,omitempty"` // l1_cache, excerpts
 }
 
@@ -119,7 +122,7 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 	var lastErr error
 	ctx := r.Context()
 	for _, ep := range s.endpoints {
-		answer, err := ep.br.execute(func() (string, error) {
+		answer, err := ep.br.execute(ctx, func() (string, error) {
 			a, err := s.client.call(ctx, ep.name, p)
 			s.metrics.call(ep.name, err)
 			return a, err
@@ -142,6 +145,8 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rejected(lastErr):
 		reason = ReasonCircuitOpen
+	case errors.Is(lastErr, ErrStoreFailed):
+		reason = ReasonStoreError
 	case errors.As(lastErr, &ue) && ue.Timeout():
 		reason = ReasonUpstreamTimeout
 	}

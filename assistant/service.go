@@ -27,6 +27,8 @@ type Service struct {
 	cfg       Config
 	log       *slog.Logger
 	observer  func(Transition)
+	store     SharedStore
+	onStore   func(breaker string, err error)
 	rt        http.RoundTripper
 	ownRT     *http.Transport // non-nil when the Service made its own transport
 	shutdown  time.Duration
@@ -67,6 +69,21 @@ func WithTransport(rt http.RoundTripper) Option {
 // checks), or it deadlocks.
 func WithObserver(fn func(Transition)) Option {
 	return func(s *Service) { s.observer = fn }
+}
+
+// WithSharedStore gives the store of a breaker with Store StoreRedis. Each
+// Service (replica) needs its own store value, because a store's lock is
+// re-entrant for the store (see SharedStore); several may share one Redis
+// connection pool.
+func WithSharedStore(st SharedStore) Option {
+	return func(s *Service) { s.store = st }
+}
+
+// WithStoreErrorObserver sets a function told about every failure of a
+// shared breaker's store, with the breaker's name; the Service also logs
+// them and counts them in assistant_breaker_store_errors_total.
+func WithStoreErrorObserver(fn func(breaker string, err error)) Option {
+	return func(s *Service) { s.onStore = fn }
 }
 
 // WithLogger sets the logger for transitions and server errors; the default
@@ -141,8 +158,23 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 			s.observer(t)
 		}
 	}
+	deps := breakerDeps{
+		onTransition: onTransition,
+		store:        s.store,
+		onStoreError: func(name string, err error) {
+			s.metrics.storeErrors.WithLabelValues(name).Inc()
+			s.log.Warn("circuit breaker store failed", slog.String("breaker", name), slog.Any("error", err))
+			if s.onStore != nil {
+				s.onStore(name, err)
+			}
+		},
+	}
 	for _, n := range names {
-		s.breakers = append(s.breakers, newBreaker(n, cfg.Breaker, cfg.CallTimeout, onTransition))
+		b, err := newBreaker(n, cfg.Breaker, cfg.CallTimeout, deps)
+		if err != nil {
+			return nil, fmt.Errorf("assistant: %w", err)
+		}
+		s.breakers = append(s.breakers, b)
 	}
 	chatBr, textBr := s.breakers[0], s.breakers[len(s.breakers)-1]
 	switch cfg.Mode {

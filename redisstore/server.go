@@ -8,6 +8,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // DefaultConnectTimeout bounds Connect's first PING.
@@ -42,8 +43,9 @@ func (e *Embedded) Listen() (string, error) {
 // server, with no socket: usable inside a testing/synctest bubble.
 func (e *Embedded) PipeClient() *redis.Client {
 	return redis.NewClient(&redis.Options{
-		Addr:            "embedded",
-		DisableIdentity: true,
+		Addr:                     "embedded",
+		DisableIdentity:          true,
+		MaintNotificationsConfig: noMaint(),
 		Dialer: func(context.Context, string, string) (net.Conn, error) {
 			return e.m.Dial()
 		},
@@ -57,6 +59,19 @@ func (e *Embedded) SetError(msg string) { e.m.SetError(msg) }
 // Close stops the server and drops its connections.
 func (e *Embedded) Close() { e.m.Close() }
 
+// Tune sets the client options every brownout client uses: no CLIENT
+// SETINFO, and no maintenance notifications (a Redis Enterprise feature
+// that resolves the server's host name and sends commands miniredis and
+// older servers lack).
+func Tune(o *redis.Options) {
+	o.DisableIdentity = true
+	o.MaintNotificationsConfig = noMaint()
+}
+
+func noMaint() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+}
+
 // Connect returns a client for the Redis at url (redis://host:port[/db]),
 // after a PING answered within DefaultConnectTimeout, so that an
 // unreachable server is a clear error at start rather than store errors
@@ -66,7 +81,7 @@ func Connect(ctx context.Context, url string) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis URL %q is invalid: %w (want redis://host:port, such as redis://127.0.0.1:6379)", url, err)
 	}
-	opts.DisableIdentity = true
+	Tune(opts)
 	opts.DialTimeout = DefaultConnectTimeout
 	c := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(ctx, DefaultConnectTimeout)

@@ -29,14 +29,21 @@ const DefaultOpTimeout = time.Second
 // Errors a Store returns. They wrap nothing: the Redis error, when there is
 // one, is joined to them with %w by the caller-facing message.
 var (
-	// ErrLocked is returned by Lock when another holder has the lock.
-	ErrLocked = errors.New("redisstore: lock held by another holder")
+	// ErrLocked is returned by Lock when another holder has the lock. It
+	// has a method Locked() bool returning true, so that a caller that does
+	// not import this package can tell waiting from failing.
+	ErrLocked error = lockedError{}
 	// ErrLockLost is returned by Unlock when the lock had expired (and
 	// maybe been taken by another holder) before this holder released it.
 	ErrLockLost = errors.New("redisstore: lock expired before it was released")
 	// ErrNotHeld is returned by Unlock for a lock this Store does not hold.
 	ErrNotHeld = errors.New("redisstore: unlock of a lock not held")
 )
+
+type lockedError struct{}
+
+func (lockedError) Error() string { return "redisstore: lock held by another holder" }
+func (lockedError) Locked() bool  { return true }
 
 // Options tunes a Store.
 type Options struct {
@@ -47,6 +54,12 @@ type Options struct {
 	LockTTL time.Duration
 	// OpTimeout bounds each Redis command. Zero means DefaultOpTimeout.
 	OpTimeout time.Duration
+	// Prefix is put before every key, so that runs sharing one Redis (a
+	// sweep's cells, runs against a real server) keep apart.
+	Prefix string
+	// DataTTL, when positive, is the expiry of stored state, so that a run
+	// leaves nothing behind for long on a real server. Zero keeps it.
+	DataTTL time.Duration
 }
 
 // unlockScript deletes the lock only if it still holds this holder's token,
@@ -104,6 +117,7 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 // returns ErrLocked when another holder has it, and a wrapped Redis error
 // when the store fails.
 func (s *Store) Lock(name string) error {
+	name = s.opts.Prefix + name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if h, ok := s.held[name]; ok {
@@ -129,6 +143,7 @@ func (s *Store) Lock(name string) error {
 // Unlock releases one level of the lock name; the last level deletes the
 // key if, and only if, it still holds this holder's token.
 func (s *Store) Unlock(name string) error {
+	name = s.opts.Prefix + name
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.held[name]
@@ -155,7 +170,7 @@ func (s *Store) Unlock(name string) error {
 func (s *Store) GetData(name string) ([]byte, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	b, err := s.client.Get(ctx, name).Bytes()
+	b, err := s.client.Get(ctx, s.opts.Prefix+name).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -169,7 +184,7 @@ func (s *Store) GetData(name string) ([]byte, error) {
 func (s *Store) SetData(name string, data []byte) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.client.Set(ctx, name, data, 0).Err(); err != nil {
+	if err := s.client.Set(ctx, s.opts.Prefix+name, data, s.opts.DataTTL).Err(); err != nil {
 		return fmt.Errorf("redisstore: set %q: %w", name, err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package redisstore
+package redisstore_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"brownout/redisstore"
 	"brownout/redisstore/redistest"
 )
 
@@ -26,7 +27,7 @@ type backend struct {
 // named server that does not answer fails the test.
 func backends(t *testing.T) []backend {
 	t.Helper()
-	e := NewEmbedded()
+	e := redisstore.NewEmbedded()
 	t.Cleanup(e.Close)
 	url, err := e.Listen()
 	if err != nil {
@@ -41,7 +42,7 @@ func backends(t *testing.T) []backend {
 
 func connect(t *testing.T, url string) *redis.Client {
 	t.Helper()
-	c, err := Connect(context.Background(), url)
+	c, err := redisstore.Connect(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +61,15 @@ func TestLockIsExclusiveAndReentrant(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			k := key(t, "mutex")
 			t.Cleanup(func() { b.client.Del(context.Background(), k) })
-			a, other := New(b.client, Options{}), New(b.client, Options{})
+			a, other := redisstore.New(b.client, redisstore.Options{}), redisstore.New(b.client, redisstore.Options{})
 			if err := a.Lock(k); err != nil {
 				t.Fatalf("first Lock: %v", err)
 			}
-			if err := other.Lock(k); !errors.Is(err, ErrLocked) {
-				t.Fatalf("Lock by another holder = %v, want ErrLocked", err)
+			if err := other.Lock(k); !errors.Is(err, redisstore.ErrLocked) {
+				t.Fatalf("Lock by another holder = %v, want redisstore.ErrLocked", err)
 			}
-			if err := other.Unlock(k); !errors.Is(err, ErrNotHeld) {
-				t.Fatalf("Unlock by another holder = %v, want ErrNotHeld", err)
+			if err := other.Unlock(k); !errors.Is(err, redisstore.ErrNotHeld) {
+				t.Fatalf("Unlock by another holder = %v, want redisstore.ErrNotHeld", err)
 			}
 			if err := a.Lock(k); err != nil {
 				t.Fatalf("re-entrant Lock: %v", err)
@@ -76,8 +77,8 @@ func TestLockIsExclusiveAndReentrant(t *testing.T) {
 			if err := a.Unlock(k); err != nil {
 				t.Fatalf("inner Unlock: %v", err)
 			}
-			if err := other.Lock(k); !errors.Is(err, ErrLocked) {
-				t.Fatalf("Lock after inner Unlock = %v, want ErrLocked (outer level still held)", err)
+			if err := other.Lock(k); !errors.Is(err, redisstore.ErrLocked) {
+				t.Fatalf("Lock after inner Unlock = %v, want redisstore.ErrLocked (outer level still held)", err)
 			}
 			if err := a.Unlock(k); err != nil {
 				t.Fatalf("outer Unlock: %v", err)
@@ -102,7 +103,7 @@ func TestLockCannotBeReleasedByAnotherHolder(t *testing.T) {
 			k := key(t, "mutex")
 			t.Cleanup(func() { b.client.Del(ctx, k) })
 			ttl := 2 * time.Second
-			a, other := New(b.client, Options{LockTTL: ttl}), New(b.client, Options{LockTTL: ttl})
+			a, other := redisstore.New(b.client, redisstore.Options{LockTTL: ttl}), redisstore.New(b.client, redisstore.Options{LockTTL: ttl})
 			if err := a.Lock(k); err != nil {
 				t.Fatal(err)
 			}
@@ -120,8 +121,8 @@ func TestLockCannotBeReleasedByAnotherHolder(t *testing.T) {
 			if err := other.Lock(k); err != nil {
 				t.Fatalf("Lock after expiry: %v", err)
 			}
-			if err := a.Unlock(k); !errors.Is(err, ErrLockLost) {
-				t.Fatalf("Unlock of an expired lock = %v, want ErrLockLost", err)
+			if err := a.Unlock(k); !errors.Is(err, redisstore.ErrLockLost) {
+				t.Fatalf("Unlock of an expired lock = %v, want redisstore.ErrLockLost", err)
 			}
 			if n, _ := b.client.Exists(ctx, k).Result(); n != 1 {
 				t.Fatal("the stale holder's Unlock deleted the new holder's lock")
@@ -138,17 +139,17 @@ func TestLockCannotBeReleasedByAnotherHolder(t *testing.T) {
 // client reaches the server through an in-memory pipe.
 func TestEmbeddedLockExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := NewEmbedded()
+		e := redisstore.NewEmbedded()
 		defer e.Close()
 		c := e.PipeClient()
 		defer c.Close()
-		dead, live := New(c, Options{LockTTL: 5 * time.Second}), New(c, Options{})
+		dead, live := redisstore.New(c, redisstore.Options{LockTTL: 5 * time.Second}), redisstore.New(c, redisstore.Options{})
 		if err := dead.Lock("m"); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5*time.Second - time.Millisecond)
-		if err := live.Lock("m"); !errors.Is(err, ErrLocked) {
-			t.Fatalf("Lock just before expiry = %v, want ErrLocked", err)
+		if err := live.Lock("m"); !errors.Is(err, redisstore.ErrLocked) {
+			t.Fatalf("Lock just before expiry = %v, want redisstore.ErrLocked", err)
 		}
 		time.Sleep(2 * time.Millisecond)
 		if err := live.Lock("m"); err != nil {
@@ -165,7 +166,7 @@ func TestData(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			k := key(t, "state")
 			t.Cleanup(func() { b.client.Del(context.Background(), k) })
-			s := New(b.client, Options{})
+			s := redisstore.New(b.client, redisstore.Options{})
 			if got, err := s.GetData(k); err != nil || got != nil {
 				t.Fatalf("GetData of a missing key = %q, %v; want nil, nil", got, err)
 			}
@@ -181,19 +182,19 @@ func TestData(t *testing.T) {
 }
 
 func TestStoreErrors(t *testing.T) {
-	e := NewEmbedded()
+	e := redisstore.NewEmbedded()
 	defer e.Close()
 	url, err := e.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(connect(t, url), Options{})
+	s := redisstore.New(connect(t, url), redisstore.Options{})
 	e.SetError("LOADING Redis is loading the dataset in memory")
 	for name, err := range map[string]error{
 		"Lock":    s.Lock("m"),
 		"SetData": s.SetData("k", []byte("x")),
 	} {
-		if err == nil || errors.Is(err, ErrLocked) {
+		if err == nil || errors.Is(err, redisstore.ErrLocked) {
 			t.Errorf("%s on a failing server = %v, want a store error", name, err)
 		}
 	}
@@ -204,9 +205,9 @@ func TestStoreErrors(t *testing.T) {
 
 func TestConnectErrors(t *testing.T) {
 	for _, url := range []string{"http://127.0.0.1:6379", "redis://127.0.0.1:1"} {
-		if c, err := Connect(context.Background(), url); err == nil {
+		if c, err := redisstore.Connect(context.Background(), url); err == nil {
 			_ = c.Close()
-			t.Errorf("Connect(%q) succeeded", url)
+			t.Errorf("redisstore.Connect(%q) succeeded", url)
 		}
 	}
 }

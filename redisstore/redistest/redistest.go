@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"brownout/redisstore"
 )
 
 // EnvURL names the real Redis the tests use, such as
@@ -36,7 +38,7 @@ func Real(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatalf("%s=%q: %v", EnvURL, url, err)
 	}
-	opts.DisableIdentity = true
+	redisstore.Tune(opts)
 	c := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
