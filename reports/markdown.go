@@ -122,7 +122,12 @@ func settingRows(st Settings) [][2]string {
 		rows = append(rows,
 			[2]string{"reset timeout", humanDuration(b.ResetTimeout)},
 			[2]string{"half-open max requests", fmt.Sprint(b.HalfOpenMaxRequests)},
-			[2]string{"interval", humanDuration(b.Interval)},
+			[2]string{"interval", humanDuration(b.Interval)})
+		if w, err := time.ParseDuration(b.Window); err == nil && w > 0 && b.Buckets > 0 {
+			rows = append(rows, [2]string{"rolling window", fmt.Sprintf("%s in %d buckets of %s",
+				humanDuration(b.Window), b.Buckets, humanDuration((w / time.Duration(b.Buckets)).String()))})
+		}
+		rows = append(rows,
 			[2]string{"call timeout", humanDuration(b.CallTimeout)},
 			[2]string{"scope", b.Scope})
 	}

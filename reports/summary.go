@@ -53,6 +53,8 @@ type BreakerSettings struct {
 	ResetTimeout        string  `json:"reset_timeout"`
 	HalfOpenMaxRequests int     `json:"half_open_max_requests"`
 	Interval            string  `json:"interval"`
+	Window              string  `json:"window"`
+	Buckets             int     `json:"buckets"`
 	CallTimeout         string  `json:"call_timeout"`
 	Scope               string  `json:"scope"`
 }
@@ -206,6 +208,7 @@ func settingsOf(r *Recording) Settings {
 			Enabled: b.Enabled, Policy: b.Policy, FailThreshold: b.FailThreshold, FailureRatio: float64(b.FailureRatio),
 			MinRequests: b.MinRequests, ResetTimeout: time.Duration(b.ResetTimeout).String(),
 			HalfOpenMaxRequests: b.HalfOpenMaxRequests, Interval: time.Duration(b.Interval).String(),
+			Window: time.Duration(b.Window).String(), Buckets: b.Buckets,
 			CallTimeout: time.Duration(b.CallTimeout).String(), Scope: b.Scope,
 		}
 	}

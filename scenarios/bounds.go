@@ -47,8 +47,23 @@ func scaledValues(s *Scenario) []scaledValue {
 			}
 			out = append(out, v)
 		})
+		// A length drawn per run: both ends must be playable.
+		if ds := s.Phases[i].DurationDist; ds != nil {
+			out = append(out, scaledValue{path: join(prefix, "duration.min"), d: ds.Min},
+				scaledValue{path: join(prefix, "duration.max"), d: ds.Max})
+		}
 	}
 	return out
+}
+
+// longestPhase is the most scenario time phase p may take in a run: its
+// length (the upper bound of a drawn one) plus its start jitter.
+func longestPhase(p *Phase) Duration {
+	d := p.Duration
+	if p.DurationDist != nil {
+		d = max(p.DurationDist.Max, p.DurationDist.Min)
+	}
+	return d + max(p.StartJitter, 0)
 }
 
 // walkScaled calls fn for every Duration and Rate reachable from v.
@@ -96,8 +111,13 @@ func durationBounds(path string) (maxD time.Duration, timed bool) {
 		return limits.MaxInterval, true
 	case path == "assistant.cache.ttl":
 		return limits.MaxCacheTTL, true
-	case strings.HasPrefix(path, "phases[") && leaf == "duration" && strings.Count(path, ".") == 1:
+	case path == "breaker.window":
+		return limits.MaxInterval, true
+	case strings.HasPrefix(path, "phases[") && leaf == "duration" && strings.Count(path, ".") == 1,
+		strings.HasPrefix(path, "phases[") && (strings.HasSuffix(path, ".duration.min") || strings.HasSuffix(path, ".duration.max")) && strings.Count(path, ".") == 2:
 		return limits.MaxScenarioDuration, true
+	case strings.HasPrefix(path, "phases[") && leaf == "start_jitter":
+		return limits.MaxScenarioDuration, false
 	case path == "load.timeout" || strings.HasPrefix(path, "phases[") && strings.HasSuffix(path, ".load.timeout"):
 		return limits.MaxDuration, true
 	}
@@ -146,9 +166,9 @@ func (v *validator) timeScale(s *Scenario, k float64, scalePath string) {
 		}
 	}
 	var total float64
-	for _, p := range s.Phases {
-		if p.Duration > 0 {
-			total += float64(p.Duration)
+	for i := range s.Phases {
+		if d := longestPhase(&s.Phases[i]); d > 0 {
+			total += float64(d)
 		}
 	}
 	if real := total / k; real > float64(limits.MaxScenarioDuration) {

@@ -561,7 +561,7 @@ func (d *decoder) decode(n ast.Node, path string, v reflect.Value) {
 		v.Set(ptr)
 	case reflect.Struct:
 		if m, ok := d.mapping(n, path); ok {
-			d.decodeStructMap(m, path, v, nil)
+			d.decodeStructMap(m, path, v, d.secondForms(path, v))
 		}
 	case reflect.Slice:
 		items, ok := d.sequence(n, path)
@@ -818,4 +818,56 @@ func (d *decoder) thresholds(n ast.Node, path string) []Threshold {
 		}
 	}
 	return out
+}
+
+// rateRamp is the mapping form of a fault's rate, {from: 0%, to: 80%}: the
+// probability ramps linearly over the phase.
+type rateRamp struct {
+	// From is the probability at the start of the phase.
+	From Ratio `yaml:"from"`
+	// To is the probability at the end of the phase.
+	To Ratio `yaml:"to"`
+}
+
+// secondForms claims the keys whose value may take a mapping form that the
+// field's own type cannot hold: a phase's duration given as a distribution
+// (into Phase.DurationDist) and a fault's rate given as a ramp (into
+// Fault.Rate and Fault.RateTo). Any other form is left to the field's type.
+func (d *decoder) secondForms(path string, v reflect.Value) func(string, *ast.MappingValueNode) bool {
+	isMap := func(n ast.Node) bool {
+		switch d.resolve(n).(type) {
+		case *ast.MappingNode, *ast.MappingValueNode:
+			return true
+		}
+		return false
+	}
+	switch p := v.Addr().Interface().(type) {
+	case *Phase:
+		return func(key string, mv *ast.MappingValueNode) bool {
+			if key != "duration" || !isMap(mv.Value) {
+				return false
+			}
+			var ds Dist
+			d.decode(mv.Value, join(path, key), reflect.ValueOf(&ds).Elem())
+			p.DurationDist = &ds
+			return true
+		}
+	case *Fault:
+		return func(key string, mv *ast.MappingValueNode) bool {
+			if key != "rate" || !isMap(mv.Value) {
+				return false
+			}
+			rpath := join(path, key)
+			var r rateRamp
+			d.decode(mv.Value, rpath, reflect.ValueOf(&r).Elem())
+			for _, end := range []string{"from", "to"} {
+				if !d.isGiven(join(rpath, end)) {
+					d.errorf(mv.Value, rpath, "missing %s: a ramped rate needs both ends, e.g. {from: 0%%, to: 80%%}", end)
+				}
+			}
+			p.Rate, p.RateTo = &r.From, &r.To
+			return true
+		}
+	}
+	return nil
 }

@@ -26,6 +26,8 @@ func Defaults() Scenario {
 			Interval:            0,
 			CallTimeout:         Duration(30 * time.Second),
 			Scope:               ScopeShared,
+			Window:              0,
+			Buckets:             10,
 		},
 		Assistant: Assistant{
 			Mode:     ModeChat,

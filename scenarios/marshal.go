@@ -33,7 +33,14 @@ func Marshal(s *Scenario) ([]byte, error) {
 	phases := make([]yaml.MapSlice, 0, len(s.Phases))
 	for i := range s.Phases {
 		p := &s.Phases[i]
-		m := yaml.MapSlice{{Key: "name", Value: p.Name}, {Key: "duration", Value: p.Duration.String()}}
+		var dur any = p.Duration.String()
+		if p.DurationDist != nil {
+			dur = distMap(p.DurationDist)
+		}
+		m := yaml.MapSlice{{Key: "name", Value: p.Name}, {Key: "duration", Value: dur}}
+		if p.StartJitter != 0 {
+			m = append(m, yaml.MapItem{Key: "start_jitter", Value: p.StartJitter.String()})
+		}
 		if l := loadMap(&p.Load, &s.Load); len(l) > 0 {
 			m = append(m, yaml.MapItem{Key: "load", Value: l})
 		}
@@ -179,6 +186,14 @@ func faultMap(f *Fault) yaml.MapSlice {
 	var m yaml.MapSlice
 	for _, fv := range fieldValues(f) {
 		if fv.name != "kind" && fv.zero {
+			continue
+		}
+		if fv.name == "rate" && f.RateTo != nil {
+			var from Ratio
+			if f.Rate != nil {
+				from = *f.Rate
+			}
+			m = append(m, yaml.MapItem{Key: "rate", Value: yaml.MapSlice{{Key: "from", Value: float64(from)}, {Key: "to", Value: float64(*f.RateTo)}}})
 			continue
 		}
 		m = append(m, yaml.MapItem{Key: fv.name, Value: yamlValue(fv.value)})

@@ -96,6 +96,22 @@ func schemaMapper(t reflect.Type) *jsonschema.Schema {
 	return nil
 }
 
+// secondForms gives the keys that the decoder also reads in a mapping form
+// (see decoder.secondForms) that form beside their type's: a phase's
+// duration as a uniform distribution, a fault's rate as a ramp.
+func secondForms(s *jsonschema.Schema) {
+	if dur, ok := s.Definitions["Phase"].Properties.Get("duration"); ok {
+		u := object("A length drawn once per run", "dist", enum(DistUniform), "min", durationSchema(), "max", durationSchema())
+		u.Required = []string{"dist", "min", "max"}
+		s.Definitions["Phase"].Properties.Set("duration", &jsonschema.Schema{AnyOf: []*jsonschema.Schema{durationSchema(), u}, Description: dur.Description})
+	}
+	if rate, ok := s.Definitions["Fault"].Properties.Get("rate"); ok {
+		ramp := object("A probability that ramps over the phase", "from", schemaMapper(ratioType), "to", schemaMapper(ratioType))
+		ramp.Required = []string{"from", "to"}
+		s.Definitions["Fault"].Properties.Set("rate", &jsonschema.Schema{AnyOf: []*jsonschema.Schema{schemaMapper(ratioType), ramp}, Description: rate.Description})
+	}
+}
+
 // generateSchema reflects the Go types, with their doc comments as
 // descriptions, into the JSON Schema editors use.
 func generateSchema(t *testing.T) []byte {
@@ -111,6 +127,7 @@ func generateSchema(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	s := r.Reflect(&Scenario{})
+	secondForms(s)
 	s.Title = "brownout scenario"
 	s.PatternProperties = map[string]*jsonschema.Schema{"^x-": {Description: "Extension keys are ignored; use them to hold YAML anchors."}}
 	out, err := json.MarshalIndent(s, "", "  ")

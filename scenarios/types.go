@@ -168,6 +168,10 @@ type Breaker struct {
 	CallTimeout Duration `yaml:"call_timeout"`
 	// Scope is shared (one breaker for every upstream route) or per-endpoint (one per route). Default shared.
 	Scope string `yaml:"scope" jsonschema:"enum=shared,enum=per-endpoint"`
+	// Window, when set, makes the closed state count over a rolling window of this length (gobreaker's Interval with BucketPeriod = window/buckets), so the breaker reacts to a storm within one window however long it was healthy before; exclusive with interval. Default 0s (none).
+	Window Duration `yaml:"window"`
+	// Buckets is the number of buckets the rolling window is cut into, 2 to 1000; the oldest bucket is dropped whole, so the counts cover between window·(1-1/buckets) and window. Default 10.
+	Buckets int `yaml:"buckets" jsonschema:"minimum=2,maximum=1000"`
 }
 
 // Assistant configures the assistant service and its fallback levels.
@@ -307,8 +311,12 @@ type Capacity struct {
 type Phase struct {
 	// Name identifies the phase in thresholds (`phase:NAME`) and reports; unique; letters, digits, '.', '_', '-'.
 	Name string `yaml:"name" jsonschema:"required,pattern=^[A-Za-z0-9][A-Za-z0-9._-]*$"`
-	// Duration is how long the phase lasts; positive.
+	// Duration is how long the phase lasts: a positive duration, or a distribution such as {dist: uniform, min: 60s, max: 150s} (fixed, uniform or lognormal) drawn once per run from the seed, so that repeated runs play incidents of different lengths. In Go it holds the drawn length once [Scenario.Resolve] has run.
 	Duration Duration `yaml:"duration" jsonschema:"required"`
+	// DurationDist is the distribution the phase's length is drawn from when the file gives one; nil for a fixed length. [Scenario.Resolve] draws it and clears it.
+	DurationDist *Dist `yaml:"-"`
+	// StartJitter delays the phase's start by an offset drawn uniformly from [0, start_jitter] once per run from the seed (the phase before lasts that much longer), so that the incident does not always meet the breaker's clock at the same point. Not allowed on the first phase. Default 0s.
+	StartJitter Duration `yaml:"start_jitter"`
 	// Load overrides the scenario's load for this phase; only the keys given override. In Go it holds the effective (merged) value.
 	Load LoadSpec `yaml:"load"`
 	// Upstream overrides the scenario's upstream for this phase; only the keys given override. In Go it holds the effective (merged) value.
@@ -339,8 +347,10 @@ const (
 type Fault struct {
 	// Kind is status, latency, hang, reset, empty, malformed, wrong_content_type, slow_body, stream_cut or stream_error.
 	Kind string `yaml:"kind" jsonschema:"required,enum=status,enum=latency,enum=hang,enum=reset,enum=empty,enum=malformed,enum=wrong_content_type,enum=slow_body,enum=stream_cut,enum=stream_error"`
-	// Rate is the probability in [0,1] that the fault fires on an eligible call; unset = always.
+	// Rate is the probability in [0,1] that the fault fires on an eligible call, or a ramp over the phase such as {from: 0%, to: 80%}; unset = always.
 	Rate *Ratio `yaml:"rate"`
+	// RateTo, set by the ramp form rate: {from: 0%, to: 80%}, is the probability at the end of the phase; Rate is then the one at its start, and the fake server ramps linearly between them, because real incidents rarely start as a step. nil for a constant rate.
+	RateTo *Ratio `yaml:"-"`
 	// First selects the phase's first N calls.
 	First int `yaml:"first" jsonschema:"minimum=1"`
 	// Every selects every N-th call of the phase.
@@ -380,11 +390,13 @@ type Info struct {
 }
 
 // TotalDuration returns the length of the whole timeline, the sum of the
-// phase durations.
+// phase durations. For a timeline not yet drawn (see [Scenario.Resolve]) it
+// is the longest a run may take: each drawn length at its maximum, each
+// start jitter in full.
 func (s *Scenario) TotalDuration() time.Duration {
 	var total time.Duration
-	for _, p := range s.Phases {
-		total += time.Duration(p.Duration)
+	for i := range s.Phases {
+		total += longestPhase(&s.Phases[i]).D()
 	}
 	return total
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"brownout/limits"
 )
@@ -189,10 +190,17 @@ func (v *validator) scenario(s *Scenario) {
 				seen[p.Name] = i
 			}
 		}
-		if !v.wasGiven(join(path, "duration"), p.Duration == 0) {
+		switch {
+		case p.DurationDist != nil:
+			v.phaseLength(join(path, "duration"), p.DurationDist)
+		case !v.wasGiven(join(path, "duration"), p.Duration == 0):
 			v.errorf(path, "missing duration, e.g. duration: 60s")
-		} else {
+		default:
 			v.positive(join(path, "duration"), p.Duration)
+		}
+		v.nonNegative(join(path, "start_jitter"), p.StartJitter)
+		if i == 0 && p.StartJitter > 0 {
+			v.errorf(join(path, "start_jitter"), "found %s on the first phase, which starts the run; put start_jitter on a later phase (it lengthens the phase before)", p.StartJitter)
 		}
 		v.load(join(path, "load"), &p.Load, &s.Load)
 		v.upstream(join(path, "upstream"), &p.Upstream, &s.Upstream)
@@ -206,6 +214,20 @@ func (v *validator) scenario(s *Scenario) {
 	}
 }
 
+// phaseLength checks a phase length given as a distribution: only uniform
+// with 0 < min <= max, because a length must be positive and bounded (a
+// normal may draw below 0, a lognormal without bound).
+func (v *validator) phaseLength(path string, ds *Dist) {
+	if ds.Dist != DistUniform {
+		v.errorf(join(path, "dist"), "found %q, want uniform: a phase length is drawn from {dist: uniform, min: 60s, max: 150s} so that it stays positive and bounded", ds.Dist)
+		return
+	}
+	v.dist(path, ds)
+	if ds.Min <= 0 {
+		v.errorf(join(path, "min"), "found %s, want a positive duration: a phase cannot last 0", ds.Min)
+	}
+}
+
 func (v *validator) breaker(path string, b *Breaker) {
 	v.enum(join(path, "policy"), b.Policy, "policy", policies)
 	v.between(join(path, "fail_threshold"), b.FailThreshold, limits.MinFailThreshold, limits.MaxFailThreshold)
@@ -216,6 +238,14 @@ func (v *validator) breaker(path string, b *Breaker) {
 	v.positive(join(path, "reset_timeout"), b.ResetTimeout)
 	v.between(join(path, "half_open_max_requests"), b.HalfOpenMaxRequests, limits.MinHalfOpen, limits.MaxHalfOpen)
 	v.nonNegative(join(path, "interval"), b.Interval)
+	v.nonNegative(join(path, "window"), b.Window)
+	v.between(join(path, "buckets"), b.Buckets, limits.MinBuckets, limits.MaxBuckets)
+	if b.Window > 0 && b.Interval > 0 {
+		v.errorf(join(path, "window"), "found window %s and interval %s, want one of them: window counts over a rolling window, interval clears the counts every interval", b.Window, b.Interval)
+	}
+	if b.Window > 0 && b.Buckets > 0 && b.Window.D() < time.Duration(b.Buckets) {
+		v.errorf(join(path, "window"), "found %s, want at least %v: each of the %d buckets needs a length", b.Window, time.Duration(b.Buckets), b.Buckets)
+	}
 	v.positive(join(path, "call_timeout"), b.CallTimeout)
 	v.enum(join(path, "scope"), b.Scope, "scope", scopes)
 }
@@ -380,7 +410,13 @@ func (v *validator) dist(path string, ds *Dist) {
 }
 
 func (v *validator) fault(path string, f *Fault) {
-	if f.Rate != nil {
+	switch {
+	case f.Rate != nil && f.RateTo != nil:
+		v.ratio(join(path, "rate.from"), *f.Rate)
+		v.ratio(join(path, "rate.to"), *f.RateTo)
+	case f.RateTo != nil:
+		v.ratio(join(path, "rate.to"), *f.RateTo)
+	case f.Rate != nil:
 		v.ratio(join(path, "rate"), *f.Rate)
 	}
 	for _, sel := range []struct {

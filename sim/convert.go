@@ -33,6 +33,8 @@ func assistantConfig(sc *scenarios.Scenario, upstreamURL string) assistant.Confi
 	cfg.Breaker.HalfOpenMaxRequests = uint32(b.HalfOpenMaxRequests)
 	cfg.Breaker.Interval = b.Interval.D()
 	cfg.Breaker.Scope = b.Scope
+	cfg.Breaker.Window = b.Window.D()
+	cfg.Breaker.Buckets = uint32(b.Buckets)
 	cfg.CallTimeout = b.CallTimeout.D()
 	cfg.UpstreamURL = upstreamURL
 	cfg.Model = faults.DefaultModel
@@ -81,6 +83,10 @@ func faultsConfig(sc *scenarios.Scenario) faults.Config {
 			if f.Rate != nil {
 				r := float64(*f.Rate)
 				fs.Rate = &r
+			}
+			if f.RateTo != nil {
+				r := float64(*f.RateTo)
+				fs.RateTo = &r
 			}
 			if f.Latency != nil {
 				d := distSpec(*f.Latency)

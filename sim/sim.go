@@ -130,6 +130,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*Result, 
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("scenario %q: %w", sc.Name, err)
 	}
+	// Draw this run's timeline (phase lengths given as distributions,
+	// start jitter) from the seed, before anything is scaled or recorded.
+	sc = sc.Resolve()
 	if err := CheckTimeScale(sc, r.scale); err != nil {
 		return nil, err
 	}

@@ -317,3 +317,37 @@ func TestLoopbackRun(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDrawnTimelineIsRecorded: a run of a scenario whose outage length and
+// start vary plays and records the timeline Resolve draws from its seed:
+// run.json's phases hold the drawn lengths, and the recorded scenario is
+// the incident as played.
+func TestDrawnTimelineIsRecorded(t *testing.T) {
+	sc := hardOutage(t)
+	sc.Seed = 3
+	sc.Phases[1].DurationDist = &scenarios.Dist{Dist: scenarios.DistUniform,
+		Min: scenarios.Duration(60 * time.Second), Max: scenarios.Duration(150 * time.Second)}
+	sc.Phases[1].Duration = 0
+	sc.Phases[1].StartJitter = scenarios.Duration(20 * time.Second)
+	want := sc.Resolve()
+	if want.Phases[1].Duration == scenarios.Duration(90*time.Second) && want.Phases[0].Duration == scenarios.Duration(60*time.Second) {
+		t.Fatalf("the draw reproduced the fixed timeline; pick another seed")
+	}
+	_, dir := playVirtual(t, sc, 0)
+	lr := loadRun(t, dir)
+	var at time.Duration
+	for i, p := range want.Phases {
+		got := phaseSpan(t, lr.header, p.Name)
+		if got.Start != at || got.End != at+p.Duration.D() {
+			t.Errorf("phase %d %q recorded as [%v, %v), want [%v, %v)", i, p.Name, got.Start, got.End, at, at+p.Duration.D())
+		}
+		at += p.Duration.D()
+	}
+	rec, err := scenarios.Parse("scenario.yaml", []byte(lr.header.ScenarioYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Phases[1].DurationDist != nil || rec.Phases[1].Duration != want.Phases[1].Duration {
+		t.Errorf("recorded outage %v (dist %v), want the drawn %v", rec.Phases[1].Duration, rec.Phases[1].DurationDist, want.Phases[1].Duration)
+	}
+}
