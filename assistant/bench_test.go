@@ -7,7 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
+	"time"
+
+	"brownout/redisstore"
+	"brownout/redisstore/redistest"
 )
 
 // benchTransport answers every chat call at once with the same body: the
@@ -113,4 +118,51 @@ func BenchmarkBreakerExecute(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkSharedBreakerExecute is the cost per upstream call of the
+// breaker's bookkeeping: local, or shared through the embedded Redis on
+// loopback, or through the real redis-server named by BROWNOUT_TEST_REDIS.
+// The call itself succeeds at once, so only the breaker is measured.
+func BenchmarkSharedBreakerExecute(b *testing.B) {
+	fn := func() (string, error) { return "ok", nil }
+	ctx := context.Background()
+	run := func(b *testing.B, cfg BreakerConfig, store SharedStore) {
+		br, err := newBreaker("bench", cfg, DefaultCallTimeout, breakerDeps{store: store})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := br.execute(ctx, fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	cfg := DefaultConfig().Breaker
+	b.Run("store=local", func(b *testing.B) { run(b, cfg, nil) })
+	cfg.Store = StoreRedis
+	b.Run("store=redis/embedded", func(b *testing.B) {
+		e := redisstore.NewEmbedded()
+		defer e.Close()
+		url, err := e.Listen()
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := redisstore.Connect(ctx, url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		run(b, cfg, redisstore.New(c, redisstore.Options{}))
+	})
+	b.Run("store=redis/real", func(b *testing.B) {
+		c := redistest.Real(b)
+		if c == nil {
+			b.Skip("no real redis-server")
+		}
+		prefix := "brownout-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+		defer c.Del(ctx, prefix+sharedStatePrefix+"bench", prefix+sharedMutexPrefix+"bench")
+		run(b, cfg, redisstore.New(c, redisstore.Options{Prefix: prefix}))
+	})
 }

@@ -74,7 +74,8 @@ func WithObserver(fn func(Transition)) Option {
 // WithSharedStore gives the store of a breaker with Store StoreRedis. Each
 // Service (replica) needs its own store value, because a store's lock is
 // re-entrant for the store (see SharedStore); several may share one Redis
-// connection pool.
+// connection pool. Its lock must outlive CallTimeout: a half-open probe
+// holds it across its upstream call.
 func WithSharedStore(st SharedStore) Option {
 	return func(s *Service) { s.store = st }
 }

@@ -40,6 +40,20 @@ const (
 // replica.
 const lockPollMax = 10 * time.Millisecond
 
+// probeLockWait is how long a call in the half-open state waits for the
+// lock before it counts as one probe too many: long enough for another
+// replica to count a result (a few Redis round trips), far shorter than a
+// probe's upstream call.
+const probeLockWait = 20 * time.Millisecond
+
+var (
+	// errLockBusy: the lock was not free within the wait.
+	errLockBusy = errors.New("lock busy")
+	// errStaleResult is what record counts for a call that began in an
+	// older generation of the breaker: excluded, so it changes nothing.
+	errStaleResult = errors.New("result of an older breaker generation")
+)
+
 // shared is the Redis-backed part of a breaker.
 type shared struct {
 	raw      SharedStore // the store as given, for reads that observe nothing
@@ -49,9 +63,12 @@ type shared struct {
 	// turn admits one call of this replica at a time into the shared
 	// breaker: the store's lock is re-entrant per store, not per goroutine.
 	turn chan struct{}
-	// lockWait bounds how long a call waits for its turn and the lock
-	// before it fails closed.
+	// lockWait bounds how long a result waits for its turn and the lock
+	// before it is lost (and a store error counted).
 	lockWait time.Duration
+	// generation is the shared state's generation as this replica last
+	// read it under the lock.
+	generation uint64
 }
 
 func isLocked(err error) bool {
@@ -71,6 +88,7 @@ func (o observingStore) GetData(name string) ([]byte, error) {
 	if err == nil && len(data) > 0 && name == sharedStatePrefix+o.b.name {
 		var st gobreaker.SharedState
 		if json.Unmarshal(data, &st) == nil {
+			o.b.sh.generation = st.Generation
 			o.b.observe(st.State, st.Start)
 		}
 	}
@@ -81,6 +99,8 @@ func (o observingStore) GetData(name string) ([]byte, error) {
 // the store has none. A store that cannot be reached is an error here, at
 // start, rather than a fallback on every request.
 func (b *breaker) newShared(store SharedStore, st gobreaker.Settings) error {
+	excluded := st.IsExcluded
+	st.IsExcluded = func(err error) bool { return err == errStaleResult || excluded(err) }
 	b.sh = &shared{
 		raw:      store,
 		store:    observingStore{store, b},
@@ -88,9 +108,9 @@ func (b *breaker) newShared(store SharedStore, st gobreaker.Settings) error {
 		turn:     make(chan struct{}, 1),
 		lockWait: b.callTimeout,
 	}
-	release, err := b.acquire(context.Background())
+	release, err := b.acquire(context.Background(), b.sh.lockWait)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrStoreFailed, err)
 	}
 	defer release()
 	return b.sh.init()
@@ -105,18 +125,19 @@ func (sh *shared) init() error {
 	return nil
 }
 
-// acquire waits, at most lockWait, for this replica's turn and then for the
-// store's lock on the breaker. It returns the function that releases both.
-func (b *breaker) acquire(ctx context.Context) (release func() error, err error) {
+// acquire waits, at most wait, for this replica's turn and then for the
+// store's lock on the breaker. It returns the function that releases both,
+// or an error wrapping errLockBusy when the wait ran out.
+func (b *breaker) acquire(ctx context.Context, wait time.Duration) (release func() error, err error) {
 	sh := b.sh
-	timer := time.NewTimer(sh.lockWait)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case sh.turn <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-timer.C:
-		return nil, fmt.Errorf("%w: no turn within %v", ErrStoreFailed, sh.lockWait)
+		return nil, fmt.Errorf("%w: this replica's previous call still holds it after %v", errLockBusy, wait)
 	}
 	key := sharedMutexPrefix + b.name
 	for pause := 250 * time.Microsecond; ; pause = min(2*pause, lockPollMax) {
@@ -138,22 +159,97 @@ func (b *breaker) acquire(ctx context.Context) (release func() error, err error)
 			return nil, ctx.Err()
 		case <-timer.C:
 			<-sh.turn
-			return nil, fmt.Errorf("%w: lock %q still held by another replica after %v", ErrStoreFailed, key, sh.lockWait)
+			return nil, fmt.Errorf("%w: %q still held by another replica after %v", errLockBusy, key, wait)
 		}
 	}
 }
 
-// executeShared runs fn through the shared breaker, holding the store's
-// lock from before the shared state is read until after it is written, as
-// gobreaker's DistributedCircuitBreaker does, so that no replica's update
-// is lost. The lock is held across the upstream call: gobreaker v2.4.0
-// admits one call at a time across all replicas.
+// executeShared runs fn through the shared breaker. The state machine is
+// gobreaker's DistributedCircuitBreaker; what this adds is when the store's
+// lock is held, because gobreaker v2.4.0 holds it across the protected call,
+// which would let one upstream call at a time through across all replicas:
+//   - open, before its reset timeout: rejected on a read, without the lock
+//     (gobreaker would change nothing either);
+//   - closed: the call runs without the lock, as many at once as the load
+//     brings, and its result is then counted under the lock (a result from
+//     an older generation is dropped, as gobreaker drops it);
+//   - half-open (or open past its timeout): the call is a probe and holds
+//     the lock across the call, so probes are one at a time across
+//     replicas; a call that finds the lock taken within probeLockWait is
+//     rejected like gobreaker's ErrTooManyRequests.
+//
+// The lock is always taken before the shared state is read (gobreaker reads
+// it first, which loses concurrent updates).
 func (b *breaker) executeShared(ctx context.Context, fn func() (string, error)) (string, error) {
-	release, err := b.acquire(ctx)
+	now := time.Now()
+	st, err := b.peek()
 	if err != nil {
-		if ctx.Err() != nil {
-			return "", err
+		return "", err
+	}
+	switch {
+	case st.State == gobreaker.StateOpen && !st.Expiry.Before(now):
+		return "", gobreaker.ErrOpenState
+	case st.State == gobreaker.StateClosed:
+		answer, callErr := fn()
+		// The count matters even if the caller has gone meanwhile.
+		b.record(context.WithoutCancel(ctx), st.Generation, callErr)
+		return answer, callErr
+	}
+	return b.probe(ctx, fn)
+}
+
+// peek reads the shared state without the lock and tells the breaker what
+// it found.
+func (b *breaker) peek() (gobreaker.SharedState, error) {
+	var st gobreaker.SharedState
+	data, err := b.sh.raw.GetData(sharedStatePrefix + b.name)
+	if err == nil && len(data) > 0 {
+		// No data (a flushed Redis) reads as closed; counting the result
+		// creates the state again (see settle).
+		err = json.Unmarshal(data, &st)
+	}
+	if err != nil {
+		return st, b.storeFailed(err)
+	}
+	b.observe(st.State, st.Start)
+	return st, nil
+}
+
+// record counts a finished call's result in the shared state, under the
+// lock, through gobreaker (which trips the breaker when due). A result of
+// an older generation than the call's is counted as excluded, which changes
+// nothing. A store failure here loses the count and is reported.
+func (b *breaker) record(ctx context.Context, generation uint64, callErr error) {
+	release, err := b.acquire(ctx, b.sh.lockWait)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.storeFailed(err)
 		}
+		return
+	}
+	var (
+		called bool
+		result error
+	)
+	_, err = b.sh.dcb.Execute(func() (string, error) {
+		called, result = true, callErr
+		if b.sh.generation != generation {
+			result = errStaleResult
+		}
+		return "", result
+	})
+	b.settle(err, called, result, release)
+}
+
+// probe runs fn holding the lock across the call.
+func (b *breaker) probe(ctx context.Context, fn func() (string, error)) (string, error) {
+	release, err := b.acquire(ctx, probeLockWait)
+	switch {
+	case errors.Is(err, errLockBusy):
+		return "", gobreaker.ErrTooManyRequests
+	case err != nil && ctx.Err() != nil:
+		return "", err
+	case err != nil:
 		return "", b.storeFailed(err)
 	}
 	var (
@@ -166,27 +262,38 @@ func (b *breaker) executeShared(ctx context.Context, fn func() (string, error)) 
 		answer, callEr = fn()
 		return answer, callEr
 	})
-	if errors.Is(err, gobreaker.ErrNoSharedState) {
-		// The state went missing (a flushed or restarted Redis): start a
-		// fresh closed breaker, as a first replica would.
-		err = errors.Join(err, b.sh.init())
-	}
-	if relErr := release(); relErr != nil {
-		err = errors.Join(err, relErr)
-	}
+	storeErr := b.settle(err, called, callEr, release)
 	switch {
 	case called:
-		// The call was made and its result stands; a store error after it
-		// (the state not written, the lock lost) is counted, not returned.
-		if err != nil && !errors.Is(err, callEr) {
-			b.storeFailed(err)
-		}
 		return answer, callEr
 	case rejected(err):
 		return "", err
-	default:
-		return "", b.storeFailed(err)
 	}
+	return "", storeErr
+}
+
+// settle releases the lock after dcb.Execute returned err, and reports the
+// store's failure if there was one: an error that is neither the call's
+// own (result) nor a rejection. A state that went missing (a flushed or
+// restarted Redis) is created afresh, as the first replica does.
+func (b *breaker) settle(err error, called bool, result error, release func() error) error {
+	var storeErr error
+	switch {
+	case called && err != result:
+		storeErr = err // the call was made; writing its count failed
+	case !called && !rejected(err):
+		storeErr = err
+	}
+	if errors.Is(storeErr, gobreaker.ErrNoSharedState) {
+		storeErr = errors.Join(storeErr, b.sh.init())
+	}
+	if relErr := release(); relErr != nil {
+		storeErr = errors.Join(storeErr, relErr)
+	}
+	if storeErr == nil {
+		return nil
+	}
+	return b.storeFailed(storeErr)
 }
 
 // storeFailed counts and reports a store failure and returns it wrapped in

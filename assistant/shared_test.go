@@ -96,31 +96,36 @@ func sharedConfig(store string) Config {
 
 // In an outage, N local breakers let N × fail_threshold failures reach the
 // upstream before every replica has tripped; one shared breaker lets
-// exactly fail_threshold through, however many requests run at once,
-// because gobreaker's distributed breaker holds the shared lock across the
-// call (one call in flight across all replicas). After the reset timeout,
-// local replicas probe once each, the shared breaker once in all.
+// fail_threshold through, or more when more calls were already in flight
+// when it tripped: the test starts a burst of calls that all wait in the
+// upstream, then asks one question at a time. After the reset timeout,
+// local replicas probe once each, the shared breaker once in all, even
+// when every replica is asked at once.
 func TestReplicasTripOnOwnOrSharedThreshold(t *testing.T) {
 	const replicas = 4
 	for _, tc := range []struct {
 		store      string
-		workers    int
+		inFlight   int   // calls in flight at once at the start of the outage
 		wantTrip   int64 // upstream calls until every replica is open
 		wantProbes int64 // upstream calls after the reset timeout
 	}{
 		{StoreLocal, 1, replicas * DefaultFailThreshold, replicas},
+		{StoreLocal, 8, replicas * DefaultFailThreshold, replicas},
 		{StoreRedis, 1, DefaultFailThreshold, 1},
-		{StoreRedis, 16, DefaultFailThreshold, 1},
+		{StoreRedis, 3, DefaultFailThreshold, 1},
+		{StoreRedis, 8, 8, 1},
 	} {
-		t.Run(tc.store+"/workers="+strconv.Itoa(tc.workers), func(t *testing.T) {
+		t.Run(tc.store+"/in-flight="+strconv.Itoa(tc.inFlight), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				_, client := pipeRedis(t)
 				u := &upstream{}
 				u.set(500, `{"error":"down"}`)
+				u.setDelay(time.Second)
 				cfg := sharedConfig(tc.store)
 				rs := newReplicaSet(t, replicas, cfg, u, client, "")
 
-				rs.askAll(t, 200, tc.workers)
+				rs.askAll(t, tc.inFlight, tc.inFlight)
+				rs.askAll(t, 200, 1)
 				if got := u.calls.Load(); got != tc.wantTrip {
 					t.Errorf("upstream calls before every replica tripped = %d, want %d", got, tc.wantTrip)
 				}
@@ -136,7 +141,7 @@ func TestReplicasTripOnOwnOrSharedThreshold(t *testing.T) {
 
 				time.Sleep(cfg.Breaker.ResetTimeout + time.Millisecond)
 				before := u.calls.Load()
-				rs.askAll(t, 4*replicas, 1)
+				rs.askAll(t, 2*replicas, 2*replicas) // all at once: probes compete
 				if got := u.calls.Load() - before; got != tc.wantProbes {
 					t.Errorf("upstream calls after the reset timeout = %d, want %d", got, tc.wantProbes)
 				}
