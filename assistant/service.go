@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"brownout/internal/timeouts"
 )
 
 // Routes served by a Service.
@@ -32,6 +34,7 @@ type Service struct {
 	rt        http.RoundTripper
 	ownRT     *http.Transport // non-nil when the Service made its own transport
 	shutdown  time.Duration
+	timeouts  Timeouts
 	client    *client
 	endpoints []endpoint // in the order a query tries them
 	breakers  []*breaker // every breaker, for status and metrics
@@ -93,6 +96,25 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Service) { s.log = l }
 }
 
+// Timeouts are the limits Serve puts on slow or silent clients: reading a
+// request's headers, reading the whole request, each write of the answer
+// (a stall, not the whole answer) and a keep-alive connection's idle wait.
+type Timeouts = timeouts.Timeouts
+
+// DefaultTimeouts returns the limits Serve uses unless [WithTimeouts] says
+// otherwise. A request is at most 64 KiB, so 15 s to read it is generous
+// even on a slow link; an answer is one write at the end, so a client that
+// has not taken it within 30 s has gone; and a keep-alive connection may
+// wait 2 minutes for its next question.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{Header: 10 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+}
+
+// WithTimeouts replaces the limits Serve puts on slow clients.
+func WithTimeouts(t Timeouts) Option {
+	return func(s *Service) { s.timeouts = t }
+}
+
 // withShutdownTimeout bounds the graceful shutdown in Serve: requests still
 // running after d are cancelled. The default is DefaultShutdownTimeout.
 // Only tests need a shorter one.
@@ -107,7 +129,7 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("assistant: invalid configuration: %w", err)
 	}
-	s := &Service{cfg: cfg, shutdown: DefaultShutdownTimeout}
+	s := &Service{cfg: cfg, shutdown: DefaultShutdownTimeout, timeouts: DefaultTimeouts()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -295,11 +317,10 @@ func (s *Service) Serve(ctx context.Context, l net.Listener) error {
 			defer inflight.Done()
 			s.ServeHTTP(w, r)
 		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	s.timeouts.Apply(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 

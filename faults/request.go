@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -253,10 +254,35 @@ func unmarshal(body []byte, v any) *apiError {
 	case errors.As(err, &se):
 		return parseError(fmt.Sprintf("%v at offset %d", se, se.Offset))
 	case errors.As(err, &te):
-		return deserializeError(fmt.Sprintf("%s: invalid type: %s, expected %s", te.Field, te.Value, te.Type))
+		return deserializeError(fmt.Sprintf("%s: invalid type: %s, expected %s", te.Field, te.Value, jsonKind(te.Type)))
 	default:
 		return parseError(err.Error())
 	}
+}
+
+// jsonKind names what JSON a Go type decodes from, in the words of serde
+// (TGI's JSON library), so that a 422 says what the client should have
+// sent rather than naming one of this package's Go types.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a sequence (a JSON array)"
+	case reflect.Struct, reflect.Map:
+		return "a map (a JSON object)"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a JSON value of another type"
 }
 
 // setMaxTokens checks a max_tokens/max_new_tokens value: negative values do

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"brownout/internal/timeouts"
 )
 
 // ShutdownTimeout bounds the graceful part of [Server.Serve]'s shutdown;
@@ -51,6 +53,25 @@ type Call struct {
 // RequestID.
 const RequestIDHeader = "X-Request-Id"
 
+// Timeouts are the limits [Server.Serve] puts on slow or silent clients:
+// reading a request's headers, reading the whole request, each write of
+// the answer (a stall, not the whole answer, so streams and slow_body
+// faults last as long as they need) and a keep-alive connection's idle
+// wait.
+type Timeouts = timeouts.Timeouts
+
+// DefaultTimeouts returns the limits Serve uses unless [WithTimeouts] says
+// otherwise: 15 s to read a request of at most [MaxBodyBytes], 30 s for a
+// client to take each piece of an answer, 2 minutes of keep-alive idle.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{Header: 10 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+}
+
+// WithTimeouts replaces the limits [Server.Serve] puts on slow clients.
+func WithTimeouts(t Timeouts) Option {
+	return func(s *Server) { s.timeouts = t }
+}
+
 // An Option configures a [Server] in [New].
 type Option func(*Server)
 
@@ -76,10 +97,11 @@ type Server struct {
 	decideMu sync.Mutex
 	decide   *rand.Rand
 
-	timing  *lockedRand
-	seq     atomic.Uint64
-	observe func(Call)
-	stats   *stats
+	timing   *lockedRand
+	seq      atomic.Uint64
+	observe  func(Call)
+	stats    *stats
+	timeouts Timeouts
 
 	stopCtx    context.Context // cancelled by Close: every wait ends
 	stop       context.CancelFunc
@@ -151,6 +173,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		maxTokens: cmp.Or(cfg.MaxTokens, DefaultMaxTokens),
 		decide:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa017)),
 		timing:    newRand(cfg.Seed, 1),
+		timeouts:  DefaultTimeouts(),
 	}
 	s.quotedModel = appendQuoted(nil, s.model)
 	for _, o := range opts {
@@ -250,11 +273,11 @@ func (s *Server) Close() {
 // per Server: its shutdown releases hangs for good.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          log.New(io.Discard, "", 0), // aborted connections are the point
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		Handler:     s,
+		ErrorLog:    log.New(io.Discard, "", 0), // aborted connections are the point
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.timeouts.Apply(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

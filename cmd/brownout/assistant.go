@@ -109,8 +109,8 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "brownout assistant: %v\n", err)
 		return exitFailed
 	}
-	if tcp, ok := l.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-		logger.Warn("listening on a non-loopback address: the assistant is reachable from other machines", "addr", l.Addr().String())
+	if w := nonLoopbackWarning(l.Addr()); w != "" {
+		logger.Warn(w+": the assistant is reachable from other machines", "addr", l.Addr().String())
 	}
 	breakerDesc := "off"
 	if cfg.Breaker.Enabled {

@@ -126,6 +126,9 @@ func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "brownout fakehf: %v\n", err)
 		return exitFailed
 	}
+	if w := nonLoopbackWarning(l.Addr()); w != "" {
+		fmt.Fprintf(stderr, "brownout fakehf: warning: %s: the fake server is reachable from other machines\n", w)
+	}
 	names := make([]string, len(cfg.Phases))
 	for i, p := range cfg.Phases {
 		names[i] = fmt.Sprintf("%s(%d faults)", p.Name, len(p.Faults))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,5 +80,24 @@ func TestRunSetupProblemsExit2(t *testing.T) {
 				t.Errorf("exit %d, want %d with %q; stderr:\n%s", code, exitUsage, tc.want, stderr)
 			}
 		})
+	}
+}
+
+// TestNonLoopbackWarning checks the warning `brownout assistant` and
+// `brownout fakehf` print when they listen beyond this machine.
+func TestNonLoopbackWarning(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9000}, ""},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9000}, ""},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 9000}, "listening on 0.0.0.0:9000, every network interface"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 9000}, "listening on [::]:9000, every network interface"},
+		{&net.TCPAddr{IP: net.IPv4(192, 168, 1, 5), Port: 9000}, "listening on 192.168.1.5:9000, a non-loopback address"},
+	} {
+		if got := nonLoopbackWarning(tc.addr); got != tc.want {
+			t.Errorf("nonLoopbackWarning(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net"
 	"os"
 )
 
@@ -44,4 +45,18 @@ func cause(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// nonLoopbackWarning says why a server bound to addr deserves a warning:
+// brownout's servers are test doubles with faults on demand, meant for
+// this machine; "" when addr is a loopback address.
+func nonLoopbackWarning(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() {
+		return ""
+	}
+	if tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("listening on %s, every network interface", addr)
+	}
+	return fmt.Sprintf("listening on %s, a non-loopback address", addr)
 }
