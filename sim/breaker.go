@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"brownout/assistant"
 	"brownout/faults"
 	"brownout/recording"
 )
@@ -28,7 +27,7 @@ func newBreakerHistory(enabled bool) *breakerHistory {
 
 // add records a transition. It runs inside gobreaker's OnStateChange, under
 // the breaker's lock, so it only appends.
-func (h *breakerHistory) add(tr assistant.Transition) {
+func (h *breakerHistory) add(tr Transition) {
 	h.mu.Lock()
 	h.at = append(h.at, tr.At)
 	h.to = append(h.to, tr.To)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -97,16 +98,17 @@ type queryRequest struct {
 }
 
 // newTargeter returns a vegeta.Targeter that posts questions to the
-// assistant's query endpoint, each with its own X-Request-Id.
-func newTargeter(url string, src *questionSource, ids *requestIDs) vegeta.Targeter {
+// query endpoints, one after the other, each with its own X-Request-Id.
+func newTargeter(urls []string, src *questionSource, ids *requestIDs) vegeta.Targeter {
 	contentType := []string{"application/json"}
+	var next atomic.Uint64
 	return func(t *vegeta.Target) error {
 		body, err := json.Marshal(queryRequest{Question: src.Next()})
 		if err != nil {
 			return err
 		}
 		t.Method = "POST"
-		t.URL = url
+		t.URL = urls[(next.Add(1)-1)%uint64(len(urls))]
 		t.Body = body
 		t.Header = http.Header{"Content-Type": contentType, faults.RequestIDHeader: {ids.next()}}
 		return nil

@@ -1,10 +1,10 @@
 package sim
 
 import (
-	"bytes"
+	"context"
 	"io"
 	"net/http"
-	"strconv"
+	"net/http/httptest"
 )
 
 // handlerTransport is an http.RoundTripper that serves each request by
@@ -22,7 +22,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body == nil {
 		req.Body = http.NoBody
 	}
-	rw := &bufferedResponse{header: make(http.Header), status: http.StatusOK}
+	rw := httptest.NewRecorder()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -33,42 +33,42 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case <-req.Context().Done():
 		return nil, req.Context().Err()
 	}
-	resp := &http.Response{
-		Status:        strconv.Itoa(rw.status) + " " + http.StatusText(rw.status),
-		StatusCode:    rw.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        rw.header,
-		Body:          io.NopCloser(bytes.NewReader(rw.body.Bytes())),
-		ContentLength: int64(rw.body.Len()),
-		Request:       req,
-	}
+	resp := rw.Result()
+	resp.ContentLength = int64(rw.Body.Len())
+	resp.Request = req
 	return resp, nil
 }
 
-// bufferedResponse is the http.ResponseWriter behind handlerTransport.
-type bufferedResponse struct {
-	header      http.Header
-	status      int
-	wroteHeader bool
-	body        bytes.Buffer
+// contextTransport makes every request also end when ctx ends.
+type contextTransport struct {
+	ctx  context.Context
+	next http.RoundTripper
 }
 
-func (w *bufferedResponse) Header() http.Header { return w.header }
-
-func (w *bufferedResponse) WriteHeader(code int) {
-	if w.wroteHeader {
-		return
+func (t contextTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.ctx, cancel)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
 	}
-	w.wroteHeader = true
-	w.status = code
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, stop: stop, cancel: cancel}
+	return resp, nil
 }
 
-func (w *bufferedResponse) Write(p []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(p)
+// cancelOnClose ends a contextTransport request's context when its body
+// is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	stop   func() bool
+	cancel context.CancelFunc
 }
 
-// Flush lets handlers that stream call http.Flusher without effect.
-func (w *bufferedResponse) Flush() {}
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.stop()
+	c.cancel()
+	return err
+}

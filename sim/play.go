@@ -1,0 +1,210 @@
+package sim
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"brownout/faults"
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+// play is the state of one run, filled in step by step by runner.run.
+type play struct {
+	*runner
+	sc      *scenarios.Scenario // as written, in scenario time
+	scaled  *scenarios.Scenario // durations divided by the time scale
+	k       float64
+	queries []string
+	pacer   *PhasePacer
+	header  recording.Header
+
+	// recording (nil without an output folder)
+	rec        *recording.Writer
+	vegetaFile *os.File
+	vegetaOut  *bufio.Writer
+	vegetaEnc  vegeta.Encoder
+	recErr     error // first error writing a record
+	recClosed  bool
+
+	// the breaker's history, fed by the target; records look up the
+	// state at their own times in it
+	hist  *breakerHistory
+	stamp *stampTransport
+	waits *waitLedger // upstream waits of each load request (in-process targets)
+
+	// fake upstream
+	fake           *faults.Server
+	upstreamURL    string
+	upstreamServer serverGroup
+	upstreamPool   *http.Transport // nil in memory
+
+	// target
+	running     Running
+	loadPool    *http.Transport // nil when the target brings its transport
+	watching    context.CancelFunc
+	watchDone   chan struct{} // closed when Watch has returned
+	watchErr    error         // the target failed during the run
+	warnings    []string
+	stopped     bool
+	interrupted bool
+
+	// load
+	t0             time.Time
+	atk            *vegeta.Attacker
+	results        <-chan *vegeta.Result
+	cancelInFlight context.CancelFunc
+	stats          liveStats
+	progressDone   chan struct{}
+	stoppedAt      time.Time // when an interrupt or a failure stopped the load
+	elapsed        time.Duration
+}
+
+// prepare computes what the run needs before anything starts.
+func (r *runner) prepare(sc *scenarios.Scenario) (*play, error) {
+	p := &play{runner: r, sc: sc, k: r.scale, scaled: sc.Scaled(r.scale)}
+	var err error
+	if p.queries, err = LoadQueries(sc.Load.Queries); err != nil {
+		return nil, err
+	}
+	if p.pacer, err = NewPhasePacer(rateSegments(p.scaled)); err != nil {
+		return nil, err
+	}
+	if p.header, err = r.header(sc, p.k); err != nil {
+		return nil, err
+	}
+	p.hist = newBreakerHistory(sc.Breaker.Enabled)
+	p.waits = newWaitLedger()
+	p.stamp = &stampTransport{hist: p.hist, waits: p.waits}
+	return p, nil
+}
+
+// toScenario converts a real duration into scenario time.
+func (p *play) toScenario(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * p.k)
+}
+
+// startUpstream starts the fake HuggingFace server: on a free loopback
+// port, or in memory.
+func (p *play) startUpstream() error {
+	fake, err := faults.New(faultsConfig(p.scaled), faults.WithCallObserver(p.upstreamCall))
+	if err != nil {
+		return fmt.Errorf("fake upstream: %w", err)
+	}
+	p.fake = fake
+	if p.inMemory {
+		p.upstreamURL = "http://fake-upstream.invalid"
+		p.stamp.next = fake.RoundTripper()
+		return nil
+	}
+	l, err := listenLoopback()
+	if err != nil {
+		return err
+	}
+	p.upstreamURL = "http://" + l.Addr().String()
+	p.upstreamServer.serve(l, fake.Serve)
+	p.upstreamPool = newLoopbackTransport()
+	p.stamp.next = p.upstreamPool
+	return nil
+}
+
+// startTarget starts what the run plays against, wired to the fake, and
+// checks that load will only go to this machine.
+func (p *play) startTarget(ctx context.Context) error {
+	running, err := p.target.Start(ctx, Wiring{
+		Scenario: p.scaled, TimeScale: p.k, UpstreamURL: p.upstreamURL,
+		Upstream: p.stamp, Observe: p.transition, Log: p.log,
+	})
+	if err != nil {
+		return err
+	}
+	p.running = running
+	ep := running.Endpoints()
+	if len(ep.QueryURLs) == 0 {
+		return errors.New("target: no query URL")
+	}
+	if ep.Transport == nil {
+		for _, u := range ep.QueryURLs {
+			if err := CheckLoopback(u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// transition records a breaker transition reported by the target.
+func (p *play) transition(tr Transition) {
+	p.hist.add(tr)
+	if p.rec != nil {
+		p.rec.Transition(recording.Transition{T: p.toScenario(tr.At.Sub(p.t0)), Breaker: tr.Breaker, From: tr.From, To: tr.To})
+	}
+}
+
+// upstreamCall records a call the fake served, with the breaker state at
+// the moment it was sent.
+func (p *play) upstreamCall(c faults.Call) {
+	state := p.stamp.stateOf(&c)
+	if p.rec == nil {
+		return
+	}
+	p.rec.UpstreamCall(recording.UpstreamCall{
+		Seq: c.Seq, T: p.toScenario(c.At.Sub(p.t0)), Phase: c.Phase, Route: c.Route, Fault: c.Fault,
+		Status: c.Status, Duration: p.toScenario(c.Duration), Bytes: c.Bytes, Breaker: state,
+	})
+}
+
+// stop shuts down, in order, the load's connections, the target, the
+// upstream's connections and the fake. The clients' connection pools are
+// closed before the servers shut down: http.Transport sometimes dials a
+// connection it then never uses, and http.Server.Shutdown waits 5 s for
+// such a silent connection before it counts it as idle.
+func (p *play) stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	if p.loadPool != nil {
+		p.loadPool.CloseIdleConnections()
+	}
+	if p.running != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+		if err := p.running.Stop(ctx); err != nil {
+			p.warnings = append(p.warnings, err.Error())
+		}
+		cancel()
+	}
+	if p.upstreamPool != nil {
+		p.upstreamPool.CloseIdleConnections()
+	}
+	p.upstreamServer.stop()
+	if err := p.upstreamServer.err(); err != nil {
+		p.warnings = append(p.warnings, err.Error())
+	}
+	if p.fake != nil {
+		p.fake.Close()
+	}
+}
+
+// stopGrace bounds, in real time, how long a target may take to stop.
+const stopGrace = 5 * time.Second
+
+// cleanup runs after every run, finished or failed: it stops whatever is
+// still running and closes a recording left open by a failure, so that
+// the folder stays readable.
+func (p *play) cleanup() {
+	if p.cancelInFlight != nil {
+		p.cancelInFlight()
+	}
+	p.stop()
+	if !p.recClosed {
+		p.closeRecording(0)
+	}
+}

@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"brownout/assistant"
+	"brownout/scenarios"
+)
+
+// Target is what a run plays against: a service that speaks the seed's
+// HTTP contract. Start is called once per run, and may be called by
+// several runs at once (a sweep's cells), so a Target describes how to
+// start a service rather than holding one.
+type Target interface {
+	// Start brings a service up wired to the fake upstream described by w,
+	// and returns once it is ready for load.
+	Start(ctx context.Context, w Wiring) (Running, error)
+}
+
+// Running is a started target.
+type Running interface {
+	// Endpoints says where load goes and how to reach it.
+	Endpoints() Endpoints
+	// Watch watches the service from the start of the load until ctx ends,
+	// reporting breaker transitions that can only be seen from outside
+	// to observe. It returns early with an error if the service fails
+	// (a launched process that dies); otherwise it returns nil when ctx
+	// ends.
+	Watch(ctx context.Context, observe func(Transition)) error
+	// Stop shuts the service down within ctx's deadline. Its error does
+	// not spoil a recording; the run reports it as a warning.
+	Stop(ctx context.Context) error
+}
+
+// Wiring is what a run gives a target to start with.
+type Wiring struct {
+	// Scenario is the scenario with every duration already divided by
+	// the time scale (real time).
+	Scenario *scenarios.Scenario
+	// TimeScale is the compression factor that was applied.
+	TimeScale float64
+	// UpstreamURL is the fake HuggingFace server's base URL.
+	UpstreamURL string
+	// Upstream reaches the fake from inside this process: it tags each
+	// call so its breaker state is known at the moment it was sent. Only
+	// in-process targets can use it; others call UpstreamURL.
+	Upstream http.RoundTripper
+	// Observe records a breaker transition. In-process targets call it
+	// from the breaker's own state change, so the state is exact.
+	Observe func(Transition)
+	// Log is where the service logs.
+	Log *slog.Logger
+}
+
+// Endpoints says where a running target takes load.
+type Endpoints struct {
+	// QueryURLs are the URLs of the query endpoint; load is spread over
+	// them in turn (several for replicas).
+	QueryURLs []string
+	// Transport reaches QueryURLs; nil means over loopback sockets, in
+	// which case every URL must be a loopback one (CheckLoopback).
+	Transport http.RoundTripper
+}
+
+// Transition is a breaker's change of state as a target reports it.
+type Transition struct {
+	Breaker, From, To string
+	// At is when the change happened, or, for a change seen from
+	// outside, the latest time it can have happened.
+	At time.Time
+}
+
+// Builtin is the built-in assistant, served in this process on a loopback
+// port: the default target. Its breaker transitions are exact.
+func Builtin() Target { return builtin{} }
+
+// builtin starts the built-in assistant, on loopback or, for virtual-time
+// runs, behind an in-memory transport.
+type builtin struct {
+	inMemory bool
+	wrap     func(http.Handler) http.Handler // tests: local work in memory
+}
+
+// Start implements Target.
+func (b builtin) Start(_ context.Context, w Wiring) (Running, error) {
+	observe := func(tr assistant.Transition) {
+		w.Observe(Transition{Breaker: tr.Breaker, From: tr.From, To: tr.To, At: tr.At})
+	}
+	svc, err := assistant.New(assistantConfig(w.Scenario, w.UpstreamURL),
+		assistant.WithObserver(observe), assistant.WithLogger(w.Log), assistant.WithTransport(w.Upstream))
+	if err != nil {
+		return nil, fmt.Errorf("assistant: %w", err)
+	}
+	if b.inMemory {
+		var h http.Handler = svc
+		if b.wrap != nil {
+			h = b.wrap(svc)
+		}
+		return &builtinRunning{endpoints: Endpoints{
+			QueryURLs: []string{"http://assistant.invalid" + assistant.PathQuery},
+			Transport: handlerTransport{h: h},
+		}}, nil
+	}
+	l, err := listenLoopback()
+	if err != nil {
+		return nil, err
+	}
+	r := &builtinRunning{endpoints: Endpoints{QueryURLs: []string{"http://" + l.Addr().String() + assistant.PathQuery}}}
+	r.servers.serve(l, svc.Serve)
+	return r, nil
+}
+
+// builtinRunning is a started built-in assistant.
+type builtinRunning struct {
+	endpoints Endpoints
+	servers   serverGroup
+}
+
+func (r *builtinRunning) Endpoints() Endpoints { return r.endpoints }
+
+// Watch waits: the assistant reports its transitions through
+// Wiring.Observe as they happen.
+func (r *builtinRunning) Watch(ctx context.Context, _ func(Transition)) error {
+	<-ctx.Done()
+	return nil
+}
+
+func (r *builtinRunning) Stop(context.Context) error {
+	r.servers.stop()
+	return r.servers.err()
+}
