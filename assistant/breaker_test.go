@@ -101,7 +101,7 @@ func TestBreakerOpenLifecycle(t *testing.T) {
 				t.Errorf("at +%v: retry_after = %d (state %s), want %d (open)", tc.at, u.RetryAfter, u.CircuitStatus.State, tc.want)
 			}
 			if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonCircuitOpen {
-				t.Errorf("at +%v: reason %q, want circuit_open", tc.at, a.Metadata.FallbackReason)
+				t.Errorf("at +%v: reason %q, want circuit_breaker_open", tc.at, a.Metadata.FallbackReason)
 			}
 		}
 		if got := up.calls.Load(); got != calls {
@@ -179,7 +179,7 @@ func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 		// The probe is in flight: others are rejected, and told to retry
 		// when the probe must be over (call timeout 30 s, 1 s elapsed).
 		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonCircuitOpen {
-			t.Errorf("during probe: reason %q, want circuit_open", a.Metadata.FallbackReason)
+			t.Errorf("during probe: reason %q, want circuit_breaker_open", a.Metadata.FallbackReason)
 		}
 		u := checkUnavailable(t, ask(t, s, offTopic))
 		if u.RetryAfter != 29 || u.CircuitStatus.State != StateHalfOpen {

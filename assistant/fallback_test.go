@@ -213,7 +213,7 @@ func TestFallbackCircuitOpenMakesNoCall(t *testing.T) {
 	} {
 		a := answerOf(t, ask(t, s, tc.q))
 		if m := a.Metadata; !m.FromFallback || m.FallbackReason != ReasonCircuitOpen || m.FallbackSource != tc.source {
-			t.Errorf("%q: metadata = %+v, want %s / circuit_open", tc.q, m, tc.source)
+			t.Errorf("%q: metadata = %+v, want %s / circuit_breaker_open", tc.q, m, tc.source)
 		}
 	}
 	u := checkUnavailable(t, ask(t, s, offTopic))

@@ -20,7 +20,11 @@ import (
 // Fallback reasons and sources, as in metadata.fallback_reason and
 // metadata.fallback_source.
 const (
-	ReasonCircuitOpen   = "circuit_open"
+	// ReasonCircuitOpen: the breaker refused the call (open, or half-open
+	// with its probes in flight). The value is the seed's; brownout before
+	// the reliability review wrote "circuit_open", which recordings still
+	// read as this.
+	ReasonCircuitOpen   = "circuit_breaker_open"
 	ReasonUpstreamError = "upstream_error"
 	// ReasonStoreError: the shared breaker could not reach its store, and
 	// fails closed (see ErrStoreFailed).
@@ -74,7 +78,7 @@ type Metadata struct {
 	DurationMS     float64 `json:"duration_ms"`
 	ChunksUsed     int     `json:"chunks_used"`
 	FromFallback   bool    `json:"from_fallback,omitempty"`
-	FallbackReason string  `json:"fallback_reason,omitempty"` // circuit_open, upstream_error, upstream_timeout, breaker_store_error
+	FallbackReason string  `json:"fallback_reason,omitempty"` // circuit_breaker_open, upstream_error, upstream_timeout, breaker_store_error
 	FallbackSource string  `json:"fallback_source,omitempty"` // l1_cache, excerpts
 }
 

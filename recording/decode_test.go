@@ -11,7 +11,7 @@ import (
 var decodeCases = []string{
 	`{"seq":1,"t_ns":5,"latency_ns":7,"status":200,"outcome":"upstream","phase":"healthy","breaker":"closed"}`,
 	`{"seq":2,"t_ns":-5,"latency_ns":0,"status":0,"outcome":"error","phase":"a b","breaker":"open","error":"Post \"http://x\": EOF"}`,
-	`{ "seq" : 3 , "outcome":"l1_cache","reason":"circuit_open" }`,
+	`{ "seq" : 3 , "outcome":"l1_cache","reason":"circuit_breaker_open" }`,
 	`{"seq":4,"phase":"caf\u00e9","t_ns":1e3}`,
 	`{"seq":5,"extra":true}`,
 	`{"seq":6,"phase":null}`,
@@ -73,7 +73,7 @@ func FuzzRequestDecoder(f *testing.F) {
 }
 
 func BenchmarkRequestDecode(b *testing.B) {
-	line := appendRequest(nil, &Request{Seq: 123456, T: 61 * time.Second, Latency: 4 * time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_open", Phase: "outage", Breaker: StateOpen})
+	line := appendRequest(nil, &Request{Seq: 123456, T: 61 * time.Second, Latency: 4 * time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_breaker_open", Phase: "outage", Breaker: StateOpen})
 	b.Run("fast", func(b *testing.B) {
 		d := requestDecoder{in: interner{}}
 		var r Request

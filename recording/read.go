@@ -26,6 +26,11 @@ func ReadHeader(dir string) (*Header, error) {
 	return &h, nil
 }
 
+// renamedReasons maps fallback reasons that older versions of the built-in
+// assistant recorded to today's spelling (assistant.ReasonCircuitOpen), so
+// that old and new recordings read and compare alike.
+var renamedReasons = map[string]string{"circuit_open": "circuit_breaker_open"}
+
 // EachRequest calls fn for every request record in the folder, in file
 // order, without holding the file in memory. The *Request passed to fn is
 // reused for the next line: copy it to keep it.
@@ -35,6 +40,9 @@ func EachRequest(dir string, fn func(*Request) error) error {
 	return eachLine(filepath.Join(dir, RequestsFile), func(line []byte) error {
 		if err := d.decode(line, &r); err != nil {
 			return err
+		}
+		if now, ok := renamedReasons[r.Reason]; ok {
+			r.Reason = now
 		}
 		return fn(&r)
 	})

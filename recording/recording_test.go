@@ -15,7 +15,7 @@ func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
 		{},
 		{Seq: 7, T: 1500 * time.Millisecond, Latency: 3 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
 		{Seq: 10, T: time.Second, Latency: 900 * time.Millisecond, RealLatency: 19 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
-		{Seq: 8, Status: 200, Outcome: OutcomeCache, Reason: "circuit_open", Phase: "out\"age", Breaker: StateOpen},
+		{Seq: 8, Status: 200, Outcome: OutcomeCache, Reason: "circuit_breaker_open", Phase: "out\"age", Breaker: StateOpen},
 		{Seq: 9, Outcome: OutcomeError, Error: "Post \"http://127.0.0.1:1/x\": context deadline exceeded <&> é\n", Breaker: StateHalfOpen},
 	}
 	for _, r := range cases {
@@ -128,7 +128,7 @@ func BenchmarkWriterRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := Request{Seq: 1, T: time.Second, Latency: time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_open", Phase: "outage", Breaker: StateOpen}
+	r := Request{Seq: 1, T: time.Second, Latency: time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_breaker_open", Phase: "outage", Breaker: StateOpen}
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Seq++
@@ -137,4 +137,24 @@ func BenchmarkWriterRequest(b *testing.B) {
 		}
 	}
 	w.Close(0, time.Time{}, false)
+}
+
+// TestOldReasonReadsAsTheSeeds checks that recordings made before the
+// built-in assistant used the seed's "circuit_breaker_open" still read,
+// with the reason under today's spelling, on both decoding paths (the
+// second line has a key order the fast path leaves to encoding/json).
+func TestOldReasonReadsAsTheSeeds(t *testing.T) {
+	dir := t.TempDir()
+	data := `{"seq":1,"t_ns":0,"latency_ns":0,"status":200,"outcome":"excerpts","reason":"circuit_open","phase":"a","breaker":"open"}` + "\n" +
+		`{"seq":2,"reason":"circuit_open","extra":{"x":1},"outcome":"l1_cache"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, RequestsFile), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	if err := EachRequest(dir, func(r *Request) error { reasons = append(reasons, r.Reason); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(reasons) != 2 || reasons[0] != "circuit_breaker_open" || reasons[1] != "circuit_breaker_open" {
+		t.Errorf("reasons %q, want circuit_breaker_open twice", reasons)
+	}
 }

@@ -75,7 +75,7 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 			}
 			if state == recording.StateOpen {
 				rq.Outcome, rq.Status, rq.Latency = fallback()
-				rq.Reason = "circuit_open"
+				rq.Reason = "circuit_breaker_open"
 			} else {
 				callSeq++
 				c := recording.UpstreamCall{Seq: callSeq, T: t + time.Millisecond, Phase: ph.Name, Route: "/v1/chat/completions", Breaker: state}

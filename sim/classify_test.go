@@ -16,7 +16,7 @@ func TestClassify(t *testing.T) {
 		reason     string
 	}{
 		{"upstream", `{"answer":"x","sources":[],"metadata":{"duration_ms":3,"chunks_used":5}}`, 200, recording.OutcomeUpstream, ""},
-		{"cache", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"circuit_open","fallback_source":"l1_cache"}}`, 200, recording.OutcomeCache, "circuit_open"},
+		{"cache", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"circuit_breaker_open","fallback_source":"l1_cache"}}`, 200, recording.OutcomeCache, "circuit_breaker_open"},
 		{"excerpts", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"upstream_timeout","fallback_source":"excerpts"}}`, 200, recording.OutcomeExcerpts, "upstream_timeout"},
 		{"unknown source", `{"metadata":{"from_fallback":true,"fallback_source":"magic"}}`, 200, recording.OutcomeBadResponse, ""},
 		{"unreadable 200", `{"answer":`, 200, recording.OutcomeBadResponse, ""},
@@ -93,7 +93,7 @@ func TestReadAnswerMetaDeepNesting(t *testing.T) {
 // answers built from the fuzzer's values, with the metadata and its fields
 // of every JSON type, and that it never accepts what is not JSON.
 func FuzzReadAnswerMeta(f *testing.F) {
-	f.Add(true, "circuit_open", "l1_cache", "an answer", uint8(0), uint8(0), []byte(`{"metadata":{}}`))
+	f.Add(true, "circuit_breaker_open", "l1_cache", "an answer", uint8(0), uint8(0), []byte(`{"metadata":{}}`))
 	f.Add(false, "", "", "é \u2028 \"q\"", uint8(2), uint8(3), []byte(`{"a":[1,2,{"b":null}],"metadata":{"from_fallback":true}}`))
 	f.Add(true, "x", "excerpts", "", uint8(1), uint8(5), []byte(`[`))
 	f.Fuzz(func(t *testing.T, fromFallback bool, reason, source, answer string, metaKind, fieldKind uint8, raw []byte) {
