@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,6 +80,15 @@ func Parse(filename string, data []byte) (s *Scenario, err error) {
 	if err := d.errs.err(); err != nil {
 		return nil, err
 	}
+	sc.Warnings = sc.lint(d.isGiven)
+	for i := range sc.Warnings {
+		w := &sc.Warnings[i]
+		pos := d.positionOf(w.Path)
+		w.File, w.Line, w.Column = d.file, pos.line, pos.col
+	}
+	slices.SortStableFunc(sc.Warnings, func(a, b Warning) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
 	return &sc, nil
 }
 
@@ -262,18 +273,22 @@ func (d *decoder) addSemantic(errs []*FieldError) {
 		if skip {
 			continue
 		}
-		pos := position{1, 1}
-		for p := e.Path; ; p = parentPath(p) {
-			if q, ok := d.pos[p]; ok {
-				pos = q
-				break
-			}
-			if p == "" {
-				break
-			}
-		}
+		pos := d.positionOf(e.Path)
 		e.File, e.Line, e.Column = d.file, pos.line, pos.col
 		d.errs.add(e)
+	}
+}
+
+// positionOf is where the field at path, or its nearest parent that the
+// file gave, is written.
+func (d *decoder) positionOf(path string) position {
+	for p := path; ; p = parentPath(p) {
+		if q, ok := d.pos[p]; ok {
+			return q
+		}
+		if p == "" {
+			return position{1, 1}
+		}
 	}
 }
 

@@ -57,6 +57,9 @@ func Marshal(s *Scenario) ([]byte, error) {
 		phases = append(phases, m)
 	}
 	root = append(root, yaml.MapItem{Key: "phases", Value: phases})
+	if len(s.IgnoreWarnings) > 0 {
+		root = append(root, yaml.MapItem{Key: "ignore_warnings", Value: s.IgnoreWarnings})
+	}
 	if len(s.Thresholds) > 0 {
 		ths := make(yaml.MapSlice, 0, len(s.Thresholds))
 		for _, th := range s.Thresholds {

@@ -142,6 +142,10 @@ type Scenario struct {
 	Upstream Upstream `yaml:"upstream"`
 	// Phases is the timeline, played in order; at least one.
 	Phases []Phase `yaml:"phases" jsonschema:"required,minItems=1"`
+	// IgnoreWarnings silences warnings by code or name, e.g. [W001] or [ratio-without-window], for a scenario that means what it says.
+	IgnoreWarnings []string `yaml:"ignore_warnings"`
+	// Warnings are the warnings Parse found (with positions), minus the ignored ones; see [Scenario.Lint] for a scenario built in code.
+	Warnings []Warning `yaml:"-"`
 	// Thresholds maps a metric key such as `latency_p99{phase:outage}` to conditions such as "< 100ms"; all must hold for the run to pass. Kept in file order.
 	Thresholds []Threshold `yaml:"thresholds"`
 }

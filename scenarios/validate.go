@@ -168,6 +168,11 @@ func (v *validator) scenario(s *Scenario) {
 	if !scaleOK {
 		v.errorf("time_scale", "found %v, want a number > 0", s.TimeScale)
 	}
+	for i, w := range s.IgnoreWarnings {
+		if !knownWarning(w) {
+			v.errorf(index("ignore_warnings", i), "found %q, want a warning code or name (valid: %s)", w, warningKindsText())
+		}
+	}
 	v.breaker("breaker", &s.Breaker)
 	v.assistant("assistant", &s.Assistant)
 	v.load("load", &s.Load, nil)

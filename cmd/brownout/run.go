@@ -96,16 +96,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"130 interrupted; for a suite, the worst of its scenarios.",
 	)
 	var (
-		out   string
-		scale float64
-		quiet bool
-		ov    breakerOverrides
-		many  manyFlags
+		out    string
+		scale  float64
+		quiet  bool
+		strict bool
+		ov     breakerOverrides
+		many   manyFlags
 	)
 	many.register(fs)
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>)")
 	fs.Float64Var(&scale, "time-scale", 0, "compress time K times: durations ÷ K, rates × K (default: the scenario's time_scale)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&strict, "strict", false, strictHelp)
 	ov.register(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -132,6 +134,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := ov.apply(fs, sc); err != nil {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
+	if reportWarnings(stderr, "run", currentWarnings(sc), strict) {
 		return exitUsage
 	}
 	if !fs.Changed("time-scale") {

@@ -18,11 +18,13 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		"       brownout validate --schema",
 		"",
 		"Checks scenario files (or built-in scenarios by name) and prints every error with",
-		"file:line:column and the field path. Exit status 0 when all are valid, 2 otherwise.",
+		"file:line:column and the field path, then every warning (a setting that is valid but",
+		"probably not meant) with its code. Exit status 0 when all are valid, 2 otherwise.",
 		"See docs/scenarios.md for the format.",
 	)
 	var (
 		printYAML = fs.Bool("print", false, "print each valid scenario as YAML with every default filled in (status lines go to stderr)")
+		strict    = fs.Bool("strict", false, strictHelp)
 		schema    = fs.Bool("schema", false, "print the JSON Schema of the scenario format and exit")
 	)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -64,9 +66,17 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			continue
 		}
-		fmt.Fprintf(status, "%s: ok (%s: %d %s, %s, %d %s)\n", arg, s.Name,
+		if reportWarnings(stderr, "validate", s.Warnings, *strict) {
+			code = exitUsage
+			continue
+		}
+		warned := ""
+		if n := len(s.Warnings); n > 0 {
+			warned = fmt.Sprintf(", %d %s", n, plural(n, "warning", "warnings"))
+		}
+		fmt.Fprintf(status, "%s: ok (%s: %d %s, %s, %d %s%s)\n", arg, s.Name,
 			len(s.Phases), plural(len(s.Phases), "phase", "phases"), s.TotalDuration(),
-			len(s.Thresholds), plural(len(s.Thresholds), "threshold", "thresholds"))
+			len(s.Thresholds), plural(len(s.Thresholds), "threshold", "thresholds"), warned)
 		if *printYAML {
 			out, err := scenarios.Marshal(s)
 			if err != nil {

@@ -25,7 +25,11 @@ func TestValidateCommand(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(good, []byte("phases: [{name: a, duration: 10s}]\n"), 0o644); err != nil {
+	if err := os.WriteFile(good, []byte("phases: [{name: a, duration: 2m}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	warned := filepath.Join(dir, "warned.yaml")
+	if err := os.WriteFile(warned, []byte("breaker: {policy: ratio}\nphases: [{name: a, duration: 2m}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(bad, []byte("seed: x\nphases:\n  - {name: a, duration: 10}\n"), 0o644); err != nil {
@@ -40,11 +44,15 @@ func TestValidateCommand(t *testing.T) {
 		notStdout []string
 	}{
 		{"built-in", []string{"hard-outage"}, exitOK, []string{"hard-outage: ok (hard-outage: 3 phases, 4m30s, 7 thresholds)"}, nil, nil},
-		{"file", []string{good}, exitOK, []string{"good.yaml: ok (good: 1 phase, 10s, 0 thresholds)"}, nil, nil},
+		{"file", []string{good}, exitOK, []string{"good.yaml: ok (good: 1 phase, 2m0s, 0 thresholds)"}, nil, nil},
 		{"every error of every file", []string{bad, "hard-outgae", good}, exitUsage,
 			[]string{"good.yaml: ok"},
 			[]string{"bad.yaml:1:7: seed: found string \"x\", want an integer", "bad.yaml:3:25: phases[0].duration: found integer 10", "bad.yaml: 2 errors", `did you mean "hard-outage"?`}, nil},
 		{"print", []string{"--print", good}, exitOK, []string{"# " + good + " with defaults applied", "name: good", "fail_threshold: 5"}, []string{"good.yaml: ok"}, []string{": ok ("}},
+		{"warning", []string{warned}, exitOK, []string{"warned.yaml: ok (warned: 1 phase, 2m0s, 0 thresholds, 1 warning)"},
+			[]string{"warned.yaml:1:19: breaker.policy: warning W001 (ratio-without-window): policy ratio with neither window nor interval"}, nil},
+		{"strict", []string{"--strict", warned, good}, exitUsage, []string{"good.yaml: ok"},
+			[]string{"warned.yaml:1:19: breaker.policy: warning W001", "1 warning, which --strict makes errors"}, []string{"warned.yaml: ok"}},
 		{"schema", []string{"--schema"}, exitOK, []string{`"title": "brownout scenario"`}, nil, nil},
 		{"no args", nil, exitUsage, nil, []string{"usage: brownout validate"}, nil},
 		{"bad flag", []string{"--nope"}, exitUsage, nil, []string{"unknown flag"}, nil},
@@ -112,5 +120,28 @@ func TestScenariosCommand(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, cmdScenarios, "extra"); code != exitUsage {
 		t.Errorf("extra argument: exit %d", code)
+	}
+}
+
+// TestRunStrict: run prints a scenario's warnings and, with --strict,
+// refuses to play it (exit 2, nothing written); a flag override that
+// brings a warning in counts too.
+func TestRunStrict(t *testing.T) {
+	dir := t.TempDir()
+	warned := filepath.Join(dir, "warned.yaml")
+	if err := os.WriteFile(warned, []byte("breaker: {policy: ratio}\nphases: [{name: a, duration: 2m}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, _, errs := runCmd(t, cmdRun, warned, "--strict", "--out", out)
+	if code != exitUsage || !strings.Contains(errs, "warned.yaml:1:19: breaker.policy: warning W001") {
+		t.Errorf("exit %d, want %d with the warning; stderr:\n%s", code, exitUsage, errs)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--strict played the run anyway: %v", err)
+	}
+	code, _, errs = runCmd(t, cmdRun, "hard-outage", "--policy", "ratio", "--strict", "--out", out)
+	if code != exitUsage || !strings.Contains(errs, "breaker.policy: warning W001") {
+		t.Errorf("override: exit %d, want %d with the warning; stderr:\n%s", code, exitUsage, errs)
 	}
 }
