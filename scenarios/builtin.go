@@ -18,11 +18,21 @@ var builtinFS embed.FS
 
 // Load reads and parses the scenario file at path.
 func Load(path string) (*Scenario, error) {
-	data, err := readFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load scenario: %w", err)
 	}
 	return Parse(path, data)
+}
+
+// LoadThresholds reads and parses a thresholds file (see [ParseThresholds]),
+// bounded like a scenario file.
+func LoadThresholds(path string) ([]Threshold, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load thresholds: %w", err)
+	}
+	return ParseThresholds(path, data)
 }
 
 // builtinNames returns the names of the built-in scenarios, sorted.

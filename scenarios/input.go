@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
 )
 
@@ -23,9 +25,11 @@ const MaxNesting = 100
 // bom is the UTF-8 byte-order mark some editors put at the start of a file.
 var bom = []byte("\xEF\xBB\xBF")
 
-// readFile reads at most MaxFileSize bytes of path, refusing larger files
-// (and endless ones such as /dev/zero) without reading them whole.
-func readFile(path string) ([]byte, error) {
+// ReadFile reads a YAML input of brownout (a scenario, a thresholds file,
+// a fake server config): at most MaxFileSize bytes, refusing larger files
+// (and endless ones such as /dev/zero) without reading them whole. The
+// refusal is an *[ErrorList] that names the file.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -44,6 +48,24 @@ func readFile(path string) ([]byte, error) {
 // tooLarge is the error for a file over MaxFileSize.
 func tooLarge(file string) *FieldError {
 	return &FieldError{File: file, Line: 1, Column: 1, Message: fmt.Sprintf("the file is larger than %d KiB; a scenario file is a few KB of YAML", MaxFileSize>>10)}
+}
+
+// CheckYAML refuses YAML that would make a YAML parser use unbounded time
+// or memory (over MaxFileSize, or nested beyond MaxNesting), for inputs
+// that another package decodes itself, such as the fake server's config.
+// It returns an *[ErrorList] with the position, or nil.
+func CheckYAML(file string, data []byte) error {
+	fe := checkSize(file, data)
+	if fe == nil {
+		data = bytes.TrimPrefix(data, bom)
+		if fe = checkNesting(file, lexer.Tokenize(string(data))); fe != nil {
+			fe.Source = sourceContext(data, fe.Line, fe.Column)
+		}
+	}
+	if fe != nil {
+		return &ErrorList{Errors: []*FieldError{fe}}
+	}
+	return nil
 }
 
 // checkSize refuses input over MaxFileSize before anything reads it.

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 
 	"brownout/faults"
+	"brownout/scenarios"
 )
 
 // cmdFakeHF runs the fake HuggingFace inference server standalone until ctx
@@ -48,7 +48,10 @@ func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	var cfg faults.Config
 	if *config != "" {
-		data, err := os.ReadFile(*config)
+		data, err := scenarios.ReadFile(*config)
+		if err == nil {
+			err = scenarios.CheckYAML(*config, data)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "brownout fakehf: %v\n", err)
 			return exitUsage

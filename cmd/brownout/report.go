@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"brownout/reports"
 	"brownout/scenarios"
@@ -40,12 +39,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	var opts reports.Options
 	if *thresholdsFile != "" {
-		data, err := os.ReadFile(*thresholdsFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "brownout report: %v\n", err)
-			return exitUsage
-		}
-		ths, err := scenarios.ParseThresholds(*thresholdsFile, data)
+		ths, err := scenarios.LoadThresholds(*thresholdsFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "brownout report: %v\n", err)
 			return exitUsage

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -98,6 +100,31 @@ func TestNonLoopbackWarning(t *testing.T) {
 	} {
 		if got := nonLoopbackWarning(tc.addr); got != tc.want {
 			t.Errorf("nonLoopbackWarning(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
+
+// TestEndlessInputsStop checks that every command reading a YAML file
+// stops on /dev/zero (an endless file) and on a nesting bomb, exit 2.
+func TestEndlessInputsStop(t *testing.T) {
+	bomb := filepath.Join(t.TempDir(), "bomb.yaml")
+	if err := os.WriteFile(bomb, []byte("x: "+strings.Repeat("[", 100_000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"/dev/zero", bomb} {
+		for _, tc := range []struct {
+			cmd  func(context.Context, []string, io.Writer, io.Writer) int
+			args []string
+		}{
+			{cmdValidate, []string{file}},
+			{cmdRun, []string{"--quiet", file}},
+			{cmdReport, []string{"--thresholds", file, t.TempDir()}},
+			{cmdFakeHF, []string{"--config", file}},
+		} {
+			code, _, stderr := runCmd(t, tc.cmd, tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, file+":1:") && !strings.Contains(stderr, "nested more than") {
+				t.Errorf("%v: exit %d, want %d naming %s; stderr:\n%s", tc.args, code, exitUsage, file, stderr)
+			}
 		}
 	}
 }
