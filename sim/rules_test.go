@@ -43,6 +43,9 @@ func TestOneSetOfRules(t *testing.T) {
 		{"time_scale: %s", []string{"0.5", "1", "10", "100", "6000", "7000", "0.0000001"}},
 		{"upstream: {latency: {ttft: %s}}", durs},
 		{"phases: [{name: a, duration: %s}]", durs},
+		{"phases: [{name: a, duration: {dist: uniform, min: %s, max: 720h}}]", durs},
+		{"phases: [{name: a, duration: {dist: uniform, min: 1ms, max: %s}}]", durs},
+		{"phases: [{name: a, duration: 60s}, {name: b, duration: 700h, start_jitter: %s}]", durs},
 		{"phases: [{name: a, duration: 10s, faults: [{kind: hang, duration: %s}]}]", durs},
 		{"phases: [{name: a, duration: 10s, faults: [{kind: stream_cut, tokens: %s}]}]", ints},
 	}
@@ -66,6 +69,14 @@ func TestOneSetOfRules(t *testing.T) {
 						}
 					}
 					return
+				}
+				// The run draws the timeline first (sim.Run calls Resolve);
+				// try several seeds so both ends of a drawn range come up.
+				for seed := range int64(20) {
+					sc.Seed = seed
+					if err := runRefuses(sc.Resolve(), sc.TimeScale); err != nil {
+						t.Fatalf("validate accepts it but the run refuses (seed %d): %v", seed, err)
+					}
 				}
 				if err := runRefuses(sc, sc.TimeScale); err != nil {
 					t.Errorf("validate accepts it but the run refuses: %v", err)
