@@ -13,6 +13,8 @@ import (
 
 	"brownout/redisstore"
 	"brownout/redisstore/redistest"
+
+	"brownout/contract"
 )
 
 // benchTransport answers every chat call at once with the same body: the
@@ -29,7 +31,7 @@ func (bt benchTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func benchBodies() [][]byte {
 	var bodies [][]byte
 	for _, q := range SampleQuestions() {
-		b, _ := json.Marshal(QueryRequest{Question: q})
+		b, _ := json.Marshal(contract.QueryRequest{Question: q})
 		bodies = append(bodies, b)
 	}
 	return bodies
@@ -59,7 +61,7 @@ func BenchmarkQuery(b *testing.B) {
 		cfg := testConfig()
 		cfg.Breaker.Enabled = enabled
 		s := newTestService(b, cfg, rt)
-		u, _ := url.Parse("http://assistant.test" + PathQuery)
+		u, _ := url.Parse("http://assistant.test" + contract.PathQuery)
 		run := func(i int) {
 			body := bodies[i%len(bodies)]
 			req := &http.Request{Method: http.MethodPost, URL: u, Header: http.Header{}, Proto: "HTTP/1.1",

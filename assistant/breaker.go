@@ -9,15 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
-)
+	"brownout/contract"
 
-// Breaker states as they appear in transitions, the health endpoint and
-// metrics.
-const (
-	StateClosed   = "closed"
-	StateOpen     = "open"
-	StateHalfOpen = "half-open"
+	"github.com/sony/gobreaker/v2"
 )
 
 // Transition is one change of a breaker's state. At is taken inside the
@@ -25,8 +19,8 @@ const (
 // virtual time inside a testing/synctest bubble).
 type Transition struct {
 	Breaker string
-	From    string // StateClosed, StateOpen or StateHalfOpen
-	To      string
+	From    contract.State
+	To      contract.State
 	At      time.Time
 }
 
@@ -127,7 +121,7 @@ func (b *breaker) moved(from, to gobreaker.State, at time.Time) {
 		b.halfOpenAt.Store(at.UnixNano())
 	}
 	if b.onTransition != nil {
-		b.onTransition(Transition{Breaker: b.name, From: from.String(), To: to.String(), At: at})
+		b.onTransition(Transition{Breaker: b.name, From: contractState(from), To: contractState(to), At: at})
 	}
 }
 
@@ -170,29 +164,40 @@ func rejected(err error) bool {
 
 // state returns the current state; it may move an expired open breaker to
 // half-open, exactly as a request would.
-func (b *breaker) state() string {
+func (b *breaker) state() contract.State {
 	switch {
 	case b.sh != nil:
 		st, _, err := b.sharedState(time.Now())
 		if err != nil {
 			return b.lastState()
 		}
-		return st.String()
+		return contractState(st)
 	case b.cb == nil:
-		return StateClosed
+		return contract.StateClosed
 	}
-	return b.cb.State().String()
+	return contractState(b.cb.State())
+}
+
+// contractState names a gobreaker state in the contract's vocabulary.
+func contractState(s gobreaker.State) contract.State {
+	switch s {
+	case gobreaker.StateOpen:
+		return contract.StateOpen
+	case gobreaker.StateHalfOpen:
+		return contract.StateHalfOpen
+	}
+	return contract.StateClosed
 }
 
 // lastState is the state after the breaker's last transition: the current
 // state as of the breaker's last request or state read, without taking its
 // lock. Right after execute it is exact, because gobreaker settles any due
 // transition before admitting or rejecting a call.
-func (b *breaker) lastState() string {
+func (b *breaker) lastState() contract.State {
 	if b.cb == nil && b.sh == nil {
-		return StateClosed
+		return contract.StateClosed
 	}
-	return gobreaker.State(b.last.Load()).String()
+	return contractState(gobreaker.State(b.last.Load()))
 }
 
 // retryAfter is the time until the breaker next lets a request through,
@@ -207,14 +212,14 @@ func (b *breaker) retryAfter(now time.Time) int {
 	if b.sh != nil {
 		// The shared state knows when it began, whichever replica moved it.
 		if st, since, err := b.sharedState(now); err == nil {
-			state, opened, halfOpened = st.String(), since, since
+			state, opened, halfOpened = contractState(st), since, since
 		}
 	}
 	var wait time.Duration
 	switch state {
-	case StateOpen:
+	case contract.StateOpen:
 		wait = opened.Add(b.cfg.ResetTimeout).Sub(now)
-	case StateHalfOpen:
+	case contract.StateHalfOpen:
 		wait = halfOpened.Add(b.callTimeout).Sub(now)
 	}
 	return ceilSeconds(wait)
@@ -230,14 +235,14 @@ func ceilSeconds(d time.Duration) int {
 // BreakerStatus is one breaker's status as the health endpoint and the 503
 // body report it (the seed's circuit_status, plus policy).
 type BreakerStatus struct {
-	Enabled      bool    `json:"enabled"`
-	Name         string  `json:"name"`
-	State        string  `json:"state"`
-	FailCount    uint32  `json:"fail_count"`    // consecutive failures of calls made (rejections excluded)
-	FailMax      uint32  `json:"fail_max"`      // the consecutive-failure threshold
-	ResetTimeout float64 `json:"reset_timeout"` // seconds
-	IsHealthy    bool    `json:"is_healthy"`    // state is closed
-	Policy       string  `json:"policy"`
+	Enabled      bool           `json:"enabled"`
+	Name         string         `json:"name"`
+	State        contract.State `json:"state"`
+	FailCount    uint32         `json:"fail_count"`    // consecutive failures of calls made (rejections excluded)
+	FailMax      uint32         `json:"fail_max"`      // the consecutive-failure threshold
+	ResetTimeout float64        `json:"reset_timeout"` // seconds
+	IsHealthy    bool           `json:"is_healthy"`    // state is closed
+	Policy       string         `json:"policy"`
 	// Brownout's additions beside the seed's fields: how the closed state
 	// counts. Interval (seconds, 0 = never cleared) is the fixed window;
 	// Window (seconds, 0 = none) and Buckets the rolling one.
@@ -261,17 +266,17 @@ func (b *breaker) status() BreakerStatus {
 	if b.cfg.Window > 0 {
 		s.Buckets = b.cfg.buckets()
 	}
-	s.IsHealthy = s.State == StateClosed
+	s.IsHealthy = s.State == contract.StateClosed
 	return s
 }
 
 // logTransition logs one transition at a level that fits it.
 func logTransition(l *slog.Logger, t Transition) {
 	level := slog.LevelInfo
-	if t.To == StateOpen {
+	if t.To == contract.StateOpen {
 		level = slog.LevelWarn
 	}
 	l.Log(context.Background(), level, "circuit breaker state change",
-		slog.String("breaker", t.Breaker), slog.String("from", t.From), slog.String("to", t.To),
+		slog.String("breaker", t.Breaker), slog.String("from", t.From.String()), slog.String("to", t.To.String()),
 		slog.Time("at", t.At))
 }

@@ -9,6 +9,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"brownout/contract"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -18,7 +20,7 @@ import (
 
 const failBody = `{"error":"Model test-org/test-model is currently loading","estimated_time":20.0}`
 
-func stateOf(t *testing.T, s *Service) string {
+func stateOf(t *testing.T, s *Service) contract.State {
 	t.Helper()
 	return health(t, s).CircuitBreaker.State
 }
@@ -35,23 +37,23 @@ func TestBreakerOpensAfterExactlyThreshold(t *testing.T) {
 				s := newTestService(t, cfg, up, WithObserver(log.record))
 				for i := uint32(1); i < threshold; i++ {
 					a := answerOf(t, ask(t, s, onTopic))
-					if a.Metadata.FallbackReason != ReasonUpstreamError {
+					if a.Metadata.FallbackReason != contract.ReasonUpstreamError {
 						t.Fatalf("failure %d: reason %q, want upstream_error", i, a.Metadata.FallbackReason)
 					}
-					if st := stateOf(t, s); st != StateClosed {
+					if st := stateOf(t, s); st != contract.StateClosed {
 						t.Fatalf("after %d of %d failures: state %s, want closed", i, threshold, st)
 					}
 					time.Sleep(time.Second)
 				}
 				ask(t, s, onTopic)
 				openedAt := time.Now()
-				if st := stateOf(t, s); st != StateOpen {
+				if st := stateOf(t, s); st != contract.StateOpen {
 					t.Fatalf("after %d failures: state %s, want open", threshold, st)
 				}
 				if got := up.calls.Load(); got != int64(threshold) {
 					t.Errorf("upstream calls = %d, want %d", got, threshold)
 				}
-				want := []Transition{{Breaker: "huggingface_api", From: StateClosed, To: StateOpen, At: openedAt}}
+				want := []Transition{{Breaker: "huggingface_api", From: contract.StateClosed, To: contract.StateOpen, At: openedAt}}
 				if got := log.all(); !cmp.Equal(got, want) {
 					t.Errorf("transitions = %v, want %v", got, want)
 				}
@@ -71,7 +73,7 @@ func tripped(t *testing.T) (*Service, *upstream, *transitionLog, time.Time) {
 	for range DefaultFailThreshold {
 		ask(t, s, onTopic)
 	}
-	if st := stateOf(t, s); st != StateOpen {
+	if st := stateOf(t, s); st != contract.StateOpen {
 		t.Fatalf("state %s after %d failures, want open", st, DefaultFailThreshold)
 	}
 	return s, up, log, time.Now()
@@ -97,10 +99,10 @@ func TestBreakerOpenLifecycle(t *testing.T) {
 		} {
 			time.Sleep(time.Until(openedAt.Add(tc.at)))
 			u := checkUnavailable(t, ask(t, s, offTopic))
-			if u.RetryAfter != tc.want || u.CircuitStatus.State != StateOpen {
+			if u.RetryAfter != tc.want || u.CircuitStatus.State != contract.StateOpen {
 				t.Errorf("at +%v: retry_after = %d (state %s), want %d (open)", tc.at, u.RetryAfter, u.CircuitStatus.State, tc.want)
 			}
-			if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonCircuitOpen {
+			if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != contract.ReasonCircuitOpen {
 				t.Errorf("at +%v: reason %q, want circuit_breaker_open", tc.at, a.Metadata.FallbackReason)
 			}
 		}
@@ -108,28 +110,28 @@ func TestBreakerOpenLifecycle(t *testing.T) {
 			t.Fatalf("%d upstream calls while open, want 0", got-calls)
 		}
 		// At exactly the reset timeout gobreaker is still open; just after, half-open.
-		if st := stateOf(t, s); st != StateOpen {
+		if st := stateOf(t, s); st != contract.StateOpen {
 			t.Errorf("at +60s: state %s, want open", st)
 		}
 		time.Sleep(time.Nanosecond)
-		if st := stateOf(t, s); st != StateHalfOpen {
+		if st := stateOf(t, s); st != contract.StateHalfOpen {
 			t.Fatalf("at +60s+1ns: state %s, want half-open", st)
 		}
 		halfOpenAt := time.Now()
 
 		// A failed probe re-opens it for another full reset timeout.
-		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonUpstreamError {
+		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != contract.ReasonUpstreamError {
 			t.Errorf("failed probe: reason %q, want upstream_error", a.Metadata.FallbackReason)
 		}
 		if got := up.calls.Load(); got != calls+1 {
 			t.Errorf("probe calls = %d, want 1", got-calls)
 		}
 		reopenedAt := time.Now()
-		if u := checkUnavailable(t, ask(t, s, offTopic)); u.RetryAfter != 60 || u.CircuitStatus.State != StateOpen {
+		if u := checkUnavailable(t, ask(t, s, offTopic)); u.RetryAfter != 60 || u.CircuitStatus.State != contract.StateOpen {
 			t.Errorf("after failed probe: %+v", u)
 		}
 		time.Sleep(59 * time.Second)
-		if st := stateOf(t, s); st != StateOpen {
+		if st := stateOf(t, s); st != contract.StateOpen {
 			t.Errorf("59 s after re-opening: state %s, want open", st)
 		}
 		if got := up.calls.Load(); got != calls+1 {
@@ -139,20 +141,20 @@ func TestBreakerOpenLifecycle(t *testing.T) {
 		// A successful probe closes it.
 		up.set(200, "")
 		time.Sleep(time.Second + time.Nanosecond)
-		if got := classify(t, ask(t, s, onTopic)); got != OutcomeUpstream {
+		if got := classify(t, ask(t, s, onTopic)); got != contract.OutcomeUpstream {
 			t.Errorf("successful probe: outcome %s, want upstream", got)
 		}
 		closedAt := time.Now()
-		if st := stateOf(t, s); st != StateClosed {
+		if st := stateOf(t, s); st != contract.StateClosed {
 			t.Errorf("after a successful probe: state %s, want closed", st)
 		}
 
 		want := []Transition{
-			{"huggingface_api", StateClosed, StateOpen, openedAt},
-			{"huggingface_api", StateOpen, StateHalfOpen, halfOpenAt},
-			{"huggingface_api", StateHalfOpen, StateOpen, reopenedAt},
-			{"huggingface_api", StateOpen, StateHalfOpen, closedAt},
-			{"huggingface_api", StateHalfOpen, StateClosed, closedAt},
+			{"huggingface_api", contract.StateClosed, contract.StateOpen, openedAt},
+			{"huggingface_api", contract.StateOpen, contract.StateHalfOpen, halfOpenAt},
+			{"huggingface_api", contract.StateHalfOpen, contract.StateOpen, reopenedAt},
+			{"huggingface_api", contract.StateOpen, contract.StateHalfOpen, closedAt},
+			{"huggingface_api", contract.StateHalfOpen, contract.StateClosed, closedAt},
 		}
 		if got := log.all(); !cmp.Equal(got, want) {
 			t.Errorf("transitions:\n got %v\nwant %v", got, want)
@@ -172,27 +174,27 @@ func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 		calls := up.calls.Load()
 
 		var wg sync.WaitGroup
-		var probe string
+		var probe contract.Outcome
 		wg.Go(func() { probe = classify(t, ask(t, s, onTopic)) })
 		time.Sleep(time.Second)
 		synctest.Wait()
 		// The probe is in flight: others are rejected, and told to retry
 		// when the probe must be over (call timeout 30 s, 1 s elapsed).
-		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != ReasonCircuitOpen {
+		if a := answerOf(t, ask(t, s, onTopic)); a.Metadata.FallbackReason != contract.ReasonCircuitOpen {
 			t.Errorf("during probe: reason %q, want circuit_breaker_open", a.Metadata.FallbackReason)
 		}
 		u := checkUnavailable(t, ask(t, s, offTopic))
-		if u.RetryAfter != 29 || u.CircuitStatus.State != StateHalfOpen {
+		if u.RetryAfter != 29 || u.CircuitStatus.State != contract.StateHalfOpen {
 			t.Errorf("during probe: retry_after %d (state %s), want 29 (half-open)", u.RetryAfter, u.CircuitStatus.State)
 		}
 		wg.Wait()
-		if probe != OutcomeUpstream {
+		if probe != contract.OutcomeUpstream {
 			t.Errorf("probe outcome %s, want upstream", probe)
 		}
 		if got := up.calls.Load() - calls; got != 1 {
 			t.Errorf("calls during half-open = %d, want 1", got)
 		}
-		if st := stateOf(t, s); st != StateClosed {
+		if st := stateOf(t, s); st != contract.StateClosed {
 			t.Errorf("state %s, want closed", st)
 		}
 	})
@@ -210,12 +212,12 @@ func TestBreakerHalfOpenMaxRequests(t *testing.T) {
 		up.set(200, "")
 		time.Sleep(61 * time.Second)
 		for i := 1; i <= 3; i++ {
-			if got := classify(t, ask(t, s, onTopic)); got != OutcomeUpstream {
+			if got := classify(t, ask(t, s, onTopic)); got != contract.OutcomeUpstream {
 				t.Fatalf("probe %d: %s", i, got)
 			}
-			want := StateHalfOpen
+			want := contract.StateHalfOpen
 			if i == 3 {
-				want = StateClosed
+				want = contract.StateClosed
 			}
 			if st := stateOf(t, s); st != want {
 				t.Errorf("after %d successful probes: state %s, want %s", i, st, want)
@@ -247,7 +249,7 @@ func TestBreakerRatioPolicy(t *testing.T) {
 			}
 			ask(t, s, onTopic)
 			if i < 10 {
-				if st := stateOf(t, s); st != StateClosed {
+				if st := stateOf(t, s); st != contract.StateClosed {
 					t.Fatalf("after %d calls: state %s, want closed", i, st)
 				}
 			}
@@ -255,7 +257,7 @@ func TestBreakerRatioPolicy(t *testing.T) {
 		// The 10th call succeeded: gobreaker only checks on a failure.
 		up.set(500, `{"error":"x"}`)
 		ask(t, s, onTopic)
-		if st := stateOf(t, s); st != StateOpen {
+		if st := stateOf(t, s); st != contract.StateOpen {
 			t.Fatalf("after 11 calls with 6 failures: state %s, want open", st)
 		}
 	})
@@ -275,7 +277,7 @@ func TestBreakerRatioBelowThreshold(t *testing.T) {
 			}
 			ask(t, s, onTopic)
 		}
-		if st := stateOf(t, s); st != StateClosed {
+		if st := stateOf(t, s); st != contract.StateClosed {
 			t.Errorf("state %s, want closed", st)
 		}
 	})
@@ -294,11 +296,11 @@ func TestBreakerInterval(t *testing.T) {
 		time.Sleep(11 * time.Second) // the closed-state counts are cleared
 		ask(t, s, onTopic)
 		ask(t, s, onTopic)
-		if st := stateOf(t, s); st != StateClosed {
+		if st := stateOf(t, s); st != contract.StateClosed {
 			t.Fatalf("2+2 failures across an interval: state %s, want closed", st)
 		}
 		ask(t, s, onTopic)
-		if st := stateOf(t, s); st != StateOpen {
+		if st := stateOf(t, s); st != contract.StateOpen {
 			t.Fatalf("3 failures within an interval: state %s, want open", st)
 		}
 	})
@@ -312,7 +314,7 @@ func TestBreakerTimeoutsCount(t *testing.T) {
 		start := time.Now()
 		for i := range DefaultFailThreshold {
 			a := answerOf(t, ask(t, s, onTopic))
-			if a.Metadata.FallbackReason != ReasonUpstreamTimeout {
+			if a.Metadata.FallbackReason != contract.ReasonUpstreamTimeout {
 				t.Fatalf("call %d: reason %q, want upstream_timeout", i, a.Metadata.FallbackReason)
 			}
 			if d := a.Metadata.DurationMS; d != 30000 {
@@ -322,7 +324,7 @@ func TestBreakerTimeoutsCount(t *testing.T) {
 		if d := time.Since(start); d != 5*DefaultCallTimeout {
 			t.Errorf("5 timeouts took %v, want %v", d, 5*DefaultCallTimeout)
 		}
-		if st := stateOf(t, s); st != StateOpen {
+		if st := stateOf(t, s); st != contract.StateOpen {
 			t.Errorf("after 5 timeouts: state %s, want open", st)
 		}
 	})
@@ -340,7 +342,7 @@ func TestBreakerCancelledCallersExcluded(t *testing.T) {
 			time.AfterFunc(100*time.Millisecond, cancel)
 			postCtx(ctx, s, `{"question":"What is a circuit breaker?"}`)
 		}
-		if st := stateOf(t, s); st != StateClosed {
+		if st := stateOf(t, s); st != contract.StateClosed {
 			t.Errorf("state %s, want closed", st)
 		}
 	})
@@ -358,7 +360,7 @@ func TestObserverMustNotDeadlockOtherRequests(t *testing.T) {
 		cfg.Breaker.FailThreshold = 1
 		s := newTestService(t, cfg, up, WithObserver(func(tr Transition) {
 			mu.Lock()
-			seen = append(seen, tr.From+">"+tr.To)
+			seen = append(seen, tr.From.String()+">"+tr.To.String())
 			mu.Unlock()
 		}))
 		var wg sync.WaitGroup
@@ -415,13 +417,13 @@ func TestBreakerRollingWindowAfterLongHealthyStretch(t *testing.T) {
 						t.Fatalf("still closed %d s into the storm", i)
 					}
 					ask(t, s, onTopic)
-					if stateOf(t, s) != StateClosed {
+					if stateOf(t, s) != contract.StateClosed {
 						break
 					}
 					time.Sleep(time.Second)
 				}
 				tr := log.all()
-				if len(tr) != 1 || tr[0].To != StateOpen {
+				if len(tr) != 1 || tr[0].To != contract.StateOpen {
 					t.Fatalf("transitions = %v, want one to open", tr)
 				}
 				after := tr[0].At.Sub(storm)

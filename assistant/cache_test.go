@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"brownout/contract"
 )
 
 // len returns the number of entries, expired ones included.
@@ -117,11 +119,11 @@ func TestCacheTTLInService(t *testing.T) {
 		cachedAt := time.Now()
 		up.set(500, `{"error":"x"}`)
 		time.Sleep(time.Until(cachedAt.Add(cfg.CacheTTL - time.Nanosecond)))
-		if got := classify(t, ask(t, s, onTopic)); got != OutcomeL1Cache {
+		if got := classify(t, ask(t, s, onTopic)); got != contract.OutcomeCache {
 			t.Fatalf("1 ns before the TTL: %s, want l1_cache", got)
 		}
 		time.Sleep(time.Until(cachedAt.Add(cfg.CacheTTL + time.Nanosecond)))
-		if got := classify(t, ask(t, s, onTopic)); got != OutcomeExcerpts {
+		if got := classify(t, ask(t, s, onTopic)); got != contract.OutcomeExcerpts {
 			t.Errorf("1 ns after the TTL: %s, want excerpts", got)
 		}
 	})

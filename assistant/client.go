@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"brownout/contract"
 )
 
 // Endpoint names, as used in breaker names, metrics and errors.
@@ -276,7 +278,7 @@ func (c *client) call(ctx context.Context, endpoint string, p prompt) (string, e
 		req.Header["Authorization"] = c.auth
 	}
 	if p.requestID != nil {
-		req.Header[HeaderRequestID] = p.requestID
+		req.Header[contract.HeaderRequestID] = p.requestID
 	}
 	req = req.WithContext(callCtx)
 

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"brownout/contract"
 )
 
 // hfServer is a minimal HuggingFace-like upstream on real loopback HTTP.
@@ -106,8 +108,8 @@ func startService(t *testing.T, s *Service) (base string, stop func() error) {
 
 func httpAsk(t *testing.T, c *http.Client, base, question string) (int, QueryResponse, http.Header) {
 	t.Helper()
-	b, _ := json.Marshal(QueryRequest{Question: question})
-	resp, err := c.Post(base+PathQuery, "application/json", bytes.NewReader(b))
+	b, _ := json.Marshal(contract.QueryRequest{Question: question})
+	resp, err := c.Post(base+contract.PathQuery, "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
@@ -155,32 +157,32 @@ func TestEndToEndLoopback(t *testing.T) {
 	httpAsk(t, client, base, onTopic)
 	hf.mode.Store("down")
 	_, a, _ = httpAsk(t, client, base, onTopic)
-	if a.Metadata.FallbackSource != SourceL1Cache || a.Metadata.FallbackReason != ReasonUpstreamError {
+	if a.Metadata.FallbackSource != contract.SourceL1Cache || a.Metadata.FallbackReason != contract.ReasonUpstreamError {
 		t.Errorf("third failure: %+v", a.Metadata)
 	}
 	calls := hf.calls.Load()
 	code, a, hdr := httpAsk(t, client, base, onTopic)
-	if code != 200 || a.Metadata.FallbackReason != ReasonCircuitOpen || a.Metadata.FallbackSource != SourceL1Cache ||
-		hdr.Get(HeaderBreakerState) != StateOpen {
+	if code != 200 || a.Metadata.FallbackReason != contract.ReasonCircuitOpen || a.Metadata.FallbackSource != contract.SourceL1Cache ||
+		hdr.Get(contract.HeaderBreakerState) != contract.StateOpen.String() {
 		t.Errorf("while open: %d %+v %v", code, a.Metadata, hdr)
 	}
 	if hf.calls.Load() != calls {
 		t.Error("the upstream was called while the breaker was open")
 	}
-	resp, err := client.Post(base+PathQuery, "application/json", strings.NewReader(`{"question":"`+offTopic+`"}`))
+	resp, err := client.Post(base+contract.PathQuery, "application/json", strings.NewReader(`{"question":"`+offTopic+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var u UnavailableResponse
 	json.NewDecoder(resp.Body).Decode(&u)
 	resp.Body.Close()
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || u.RetryAfter != 1 || u.CircuitStatus.State != StateOpen {
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || u.RetryAfter != 1 || u.CircuitStatus.State != contract.StateOpen {
 		t.Errorf("503: %d %q %+v", resp.StatusCode, resp.Header.Get("Retry-After"), u)
 	}
 
 	var h HealthResponse
-	getJSON(t, client, base+PathHealth, &h)
-	if h.CircuitBreaker.State != StateOpen || h.CircuitBreaker.FailCount != 3 || h.CircuitBreaker.IsHealthy {
+	getJSON(t, client, base+contract.PathHealth, &h)
+	if h.CircuitBreaker.State != contract.StateOpen || h.CircuitBreaker.FailCount != 3 || h.CircuitBreaker.IsHealthy {
 		t.Errorf("health = %+v", h.CircuitBreaker)
 	}
 	metrics := getText(t, client, base+PathMetrics)
@@ -208,7 +210,7 @@ func TestEndToEndLoopback(t *testing.T) {
 	// breaker's own timing is tested in virtual time in breaker_test.go).
 	hf.mode.Store("ok")
 	opened := log.all()[0]
-	if opened.To != StateOpen {
+	if opened.To != contract.StateOpen {
 		t.Fatalf("first transition %+v, want to open", opened)
 	}
 	time.Sleep(time.Until(opened.At.Add(cfg.Breaker.ResetTimeout + time.Millisecond)))
@@ -219,7 +221,7 @@ func TestEndToEndLoopback(t *testing.T) {
 	ts := log.all()
 	var seq []string
 	for _, tr := range ts {
-		seq = append(seq, tr.From+">"+tr.To)
+		seq = append(seq, tr.From.String()+">"+tr.To.String())
 	}
 	if got := strings.Join(seq, " "); got != "closed>open open>half-open half-open>closed" {
 		t.Errorf("transitions = %s", got)
@@ -231,7 +233,7 @@ func TestEndToEndLoopback(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("Serve returned %v after a clean shutdown", err)
 	}
-	if _, err := client.Get(base + PathHealth); err == nil {
+	if _, err := client.Get(base + contract.PathHealth); err == nil {
 		t.Error("still serving after shutdown")
 	}
 }
@@ -307,7 +309,7 @@ func TestServeBoundedShutdown(t *testing.T) {
 	go func() {
 		defer close(done)
 		b := strings.NewReader(`{"question":"What is a circuit breaker?"}`)
-		if resp, err := client.Post(base+PathQuery, "application/json", b); err == nil {
+		if resp, err := client.Post(base+contract.PathQuery, "application/json", b); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}

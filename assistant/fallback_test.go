@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"brownout/contract"
+
 	"github.com/jarcoal/httpmock"
 )
 
@@ -57,8 +59,8 @@ func TestUpstreamAnswer(t *testing.T) {
 	if a.Metadata.DurationMS < 0 {
 		t.Errorf("duration_ms = %v", a.Metadata.DurationMS)
 	}
-	if got := rec.Header().Get(HeaderBreakerState); got != StateClosed {
-		t.Errorf("%s = %q", HeaderBreakerState, got)
+	if got := rec.Header().Get(contract.HeaderBreakerState); got != contract.StateClosed.String() {
+		t.Errorf("%s = %q", contract.HeaderBreakerState, got)
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
@@ -82,7 +84,7 @@ func TestFallbackL1Cache(t *testing.T) {
 	for _, q := range []string{onTopic, "  what IS a circuit   breaker  "} {
 		a := answerOf(t, ask(t, s, q))
 		m := a.Metadata
-		if !m.FromFallback || m.FallbackSource != SourceL1Cache || m.FallbackReason != ReasonUpstreamError {
+		if !m.FromFallback || m.FallbackSource != contract.SourceL1Cache || m.FallbackReason != contract.ReasonUpstreamError {
 			t.Fatalf("%q: metadata = %+v, want l1_cache / upstream_error", q, m)
 		}
 		if a.Answer != first.Answer || len(a.Sources) != len(first.Sources) || a.Sources[0] != first.Sources[0] {
@@ -111,7 +113,7 @@ func TestFallbackExcerpts(t *testing.T) {
 			s := newTestService(t, cfg, mockUpstream(&resp))
 			a := answerOf(t, ask(t, s, "How does jitter prevent retry storms?"))
 			m := a.Metadata
-			if !m.FromFallback || m.FallbackSource != SourceExcerpts || m.FallbackReason != ReasonUpstreamError {
+			if !m.FromFallback || m.FallbackSource != contract.SourceExcerpts || m.FallbackReason != contract.ReasonUpstreamError {
 				t.Fatalf("metadata = %+v, want excerpts / upstream_error", m)
 			}
 			if len(a.Sources) != tc.count || m.ChunksUsed != tc.count {
@@ -138,7 +140,7 @@ func TestFallbackExcerpts(t *testing.T) {
 				t.Errorf("answer lacks the guidance line: %q", a.Answer)
 			}
 			// A fallback answer is never cached: asking again gives excerpts again.
-			if got := classify(t, ask(t, s, "How does jitter prevent retry storms?")); got != OutcomeExcerpts {
+			if got := classify(t, ask(t, s, "How does jitter prevent retry storms?")); got != contract.OutcomeExcerpts {
 				t.Errorf("second ask = %s, want excerpts", got)
 			}
 		})
@@ -155,7 +157,7 @@ func TestFallbackUnavailable(t *testing.T) {
 	// Breaker still closed: the next request goes through at once.
 	rec := ask(t, s, offTopic)
 	u := checkUnavailable(t, rec)
-	if u.RetryAfter != 1 || u.CircuitStatus.State != StateClosed || u.CircuitStatus.FailCount != 1 {
+	if u.RetryAfter != 1 || u.CircuitStatus.State != contract.StateClosed || u.CircuitStatus.FailCount != 1 {
 		t.Errorf("closed: retry_after = %d, circuit_status = %+v", u.RetryAfter, u.CircuitStatus)
 	}
 	// The second failure trips it: retry after the whole reset timeout.
@@ -163,7 +165,7 @@ func TestFallbackUnavailable(t *testing.T) {
 	if u.RetryAfter != 60 {
 		t.Errorf("just opened: retry_after = %d, want 60", u.RetryAfter)
 	}
-	want := BreakerStatus{Enabled: true, Name: "huggingface_api", State: StateOpen, FailCount: 2, FailMax: 2,
+	want := BreakerStatus{Enabled: true, Name: "huggingface_api", State: contract.StateOpen, FailCount: 2, FailMax: 2,
 		ResetTimeout: 60, IsHealthy: false, Policy: PolicyConsecutive}
 	if u.CircuitStatus != want {
 		t.Errorf("circuit_status = %+v, want %+v", u.CircuitStatus, want)
@@ -207,17 +209,20 @@ func TestFallbackCircuitOpenMakesNoCall(t *testing.T) {
 	if calls != 4 {
 		t.Fatalf("calls = %d, want 4", calls)
 	}
-	for _, tc := range []struct{ q, source string }{
-		{onTopic, SourceL1Cache},
-		{"What is a bulkhead?", SourceExcerpts},
+	for _, tc := range []struct {
+		q      string
+		source contract.FallbackSource
+	}{
+		{onTopic, contract.SourceL1Cache},
+		{"What is a bulkhead?", contract.SourceExcerpts},
 	} {
 		a := answerOf(t, ask(t, s, tc.q))
-		if m := a.Metadata; !m.FromFallback || m.FallbackReason != ReasonCircuitOpen || m.FallbackSource != tc.source {
+		if m := a.Metadata; !m.FromFallback || m.FallbackReason != contract.ReasonCircuitOpen || m.FallbackSource != tc.source {
 			t.Errorf("%q: metadata = %+v, want %s / circuit_breaker_open", tc.q, m, tc.source)
 		}
 	}
 	u := checkUnavailable(t, ask(t, s, offTopic))
-	if u.CircuitStatus.State != StateOpen || !strings.Contains(u.Message, "circuit breaker open") {
+	if u.CircuitStatus.State != contract.StateOpen || !strings.Contains(u.Message, "circuit breaker open") {
 		t.Errorf("503 = %+v", u)
 	}
 	if got := mt.GetTotalCallCount(); got != calls {
@@ -232,7 +237,7 @@ func TestFallbackTimeoutReason(t *testing.T) {
 	cfg.CallTimeout = 20 * time.Millisecond
 	s := newTestService(t, cfg, mockUpstream(&resp))
 	a := answerOf(t, ask(t, s, onTopic))
-	if m := a.Metadata; m.FallbackReason != ReasonUpstreamTimeout || m.FallbackSource != SourceExcerpts {
+	if m := a.Metadata; m.FallbackReason != contract.ReasonUpstreamTimeout || m.FallbackSource != contract.SourceExcerpts {
 		t.Errorf("metadata = %+v, want excerpts / upstream_timeout", m)
 	}
 }
@@ -246,11 +251,11 @@ func TestClientErrorsDoNotCount(t *testing.T) {
 	s := newTestService(t, cfg, mt)
 	for i := range 10 {
 		a := answerOf(t, ask(t, s, onTopic))
-		if a.Metadata.FallbackReason != ReasonUpstreamError {
+		if a.Metadata.FallbackReason != contract.ReasonUpstreamError {
 			t.Fatalf("422 #%d: reason = %q, want upstream_error", i, a.Metadata.FallbackReason)
 		}
 	}
-	if h := health(t, s).CircuitBreaker; h.State != StateClosed || h.FailCount != 0 {
+	if h := health(t, s).CircuitBreaker; h.State != contract.StateClosed || h.FailCount != 0 {
 		t.Fatalf("after 10 × 422: %+v, want closed with no failures", h)
 	}
 	if got := mt.GetTotalCallCount(); got != 10 {
@@ -261,7 +266,7 @@ func TestClientErrorsDoNotCount(t *testing.T) {
 		resp = httpmock.NewStringResponder(code, `{"error":"x"}`)
 		ask(t, s, onTopic)
 	}
-	if h := health(t, s).CircuitBreaker; h.State != StateOpen || h.FailCount != 2 {
+	if h := health(t, s).CircuitBreaker; h.State != contract.StateOpen || h.FailCount != 2 {
 		t.Fatalf("after 429 and 408: %+v, want open with 2 failures", h)
 	}
 }
@@ -274,11 +279,11 @@ func TestMalformedBodyCountsAndFallsBack(t *testing.T) {
 	s := newTestService(t, cfg, mockUpstream(&resp))
 	for i := range 2 {
 		a := answerOf(t, ask(t, s, onTopic))
-		if m := a.Metadata; !m.FromFallback || m.FallbackReason != ReasonUpstreamError || m.FallbackSource != SourceExcerpts {
+		if m := a.Metadata; !m.FromFallback || m.FallbackReason != contract.ReasonUpstreamError || m.FallbackSource != contract.SourceExcerpts {
 			t.Fatalf("#%d: metadata = %+v", i, m)
 		}
 	}
-	if st := stateOf(t, s); st != StateOpen {
+	if st := stateOf(t, s); st != contract.StateOpen {
 		t.Errorf("after 2 malformed bodies: state %s, want open", st)
 	}
 }
@@ -294,7 +299,7 @@ func TestCallerGoneDoesNotCount(t *testing.T) {
 		time.AfterFunc(5*time.Millisecond, cancel)
 		postCtx(ctx, s, `{"question":"What is a circuit breaker?"}`)
 	}
-	if h := health(t, s).CircuitBreaker; h.State != StateClosed || h.FailCount != 0 {
+	if h := health(t, s).CircuitBreaker; h.State != contract.StateClosed || h.FailCount != 0 {
 		t.Errorf("after 3 cancelled callers: %+v, want closed", h)
 	}
 }
@@ -309,7 +314,7 @@ func TestBreakerDisabled(t *testing.T) {
 	s := newTestService(t, cfg, mt)
 	for i := range 5 {
 		a := answerOf(t, ask(t, s, onTopic))
-		if a.Metadata.FallbackReason != ReasonUpstreamError {
+		if a.Metadata.FallbackReason != contract.ReasonUpstreamError {
 			t.Fatalf("#%d: reason %q, want upstream_error", i, a.Metadata.FallbackReason)
 		}
 	}
@@ -317,7 +322,7 @@ func TestBreakerDisabled(t *testing.T) {
 		t.Errorf("calls = %d, want 5: a disabled breaker calls the upstream every time", got)
 	}
 	h := health(t, s).CircuitBreaker
-	if h.Enabled || h.State != StateClosed || !h.IsHealthy || h.FailCount != 5 {
+	if h.Enabled || h.State != contract.StateClosed || !h.IsHealthy || h.FailCount != 5 {
 		t.Errorf("health = %+v", h)
 	}
 	u := checkUnavailable(t, ask(t, s, offTopic))
@@ -372,7 +377,7 @@ func TestPerEndpointBreakers(t *testing.T) {
 	var log transitionLog
 	s := newTestService(t, cfg, mt, WithObserver(log.record))
 	for range 5 {
-		if got := classify(t, ask(t, s, onTopic)); got != OutcomeUpstream {
+		if got := classify(t, ask(t, s, onTopic)); got != contract.OutcomeUpstream {
 			t.Fatalf("outcome = %s, want upstream (via text)", got)
 		}
 	}
@@ -384,16 +389,16 @@ func TestPerEndpointBreakers(t *testing.T) {
 	if len(h.CircuitBreakers) != 2 {
 		t.Fatalf("circuit_breakers = %+v", h.CircuitBreakers)
 	}
-	if b := h.CircuitBreakers[0]; b.Name != "huggingface_api.chat" || b.State != StateOpen {
+	if b := h.CircuitBreakers[0]; b.Name != "huggingface_api.chat" || b.State != contract.StateOpen {
 		t.Errorf("chat breaker = %+v", b)
 	}
-	if b := h.CircuitBreakers[1]; b.Name != "huggingface_api.text" || b.State != StateClosed {
+	if b := h.CircuitBreakers[1]; b.Name != "huggingface_api.text" || b.State != contract.StateClosed {
 		t.Errorf("text breaker = %+v", b)
 	}
 	if h.CircuitBreaker.Name != "huggingface_api.chat" {
 		t.Errorf("circuit_breaker = %+v, want the chat breaker (first used)", h.CircuitBreaker)
 	}
-	if ts := log.all(); len(ts) != 1 || ts[0].Breaker != "huggingface_api.chat" || ts[0].To != StateOpen {
+	if ts := log.all(); len(ts) != 1 || ts[0].Breaker != "huggingface_api.chat" || ts[0].To != contract.StateOpen {
 		t.Errorf("transitions = %+v", ts)
 	}
 }
@@ -402,7 +407,7 @@ func TestSharedBreakerHealth(t *testing.T) {
 	t.Parallel()
 	s := newTestService(t, testConfig(), &upstream{})
 	h := health(t, s)
-	want := BreakerStatus{Enabled: true, Name: "huggingface_api", State: StateClosed, FailCount: 0, FailMax: 5,
+	want := BreakerStatus{Enabled: true, Name: "huggingface_api", State: contract.StateClosed, FailCount: 0, FailMax: 5,
 		ResetTimeout: 60, IsHealthy: true, Policy: PolicyConsecutive}
 	if h.CircuitBreaker != want || len(h.CircuitBreakers) != 1 || h.CircuitBreakers[0] != want {
 		t.Errorf("health = %+v, want %+v", h, want)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"brownout/contract"
 )
 
 const testBase = "http://hf.test"
@@ -128,7 +130,7 @@ func post(t testing.TB, s *Service, body string) *httptest.ResponseRecorder {
 }
 
 func postCtx(ctx context.Context, s *Service, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, PathQuery, strings.NewReader(body))
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, contract.PathQuery, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
@@ -137,7 +139,7 @@ func postCtx(ctx context.Context, s *Service, body string) *httptest.ResponseRec
 
 func ask(t testing.TB, s *Service, question string) *httptest.ResponseRecorder {
 	t.Helper()
-	b, _ := json.Marshal(QueryRequest{Question: question})
+	b, _ := json.Marshal(contract.QueryRequest{Question: question})
 	return post(t, s, string(b))
 }
 
@@ -162,17 +164,18 @@ func answerOf(t testing.TB, rec *httptest.ResponseRecorder) QueryResponse {
 }
 
 // classify applies the harness's rule: the outcome from the response alone.
-func classify(t testing.TB, rec *httptest.ResponseRecorder) string {
+func classify(t testing.TB, rec *httptest.ResponseRecorder) contract.Outcome {
 	t.Helper()
 	switch rec.Code {
 	case http.StatusOK:
 		r := decode[QueryResponse](t, rec)
 		if !r.Metadata.FromFallback {
-			return OutcomeUpstream
+			return contract.OutcomeUpstream
 		}
-		return r.Metadata.FallbackSource
+		o, _ := contract.OutcomeOf(r.Metadata.FallbackSource)
+		return o
 	case http.StatusServiceUnavailable:
-		return OutcomeUnavailable
+		return contract.OutcomeUnavailable
 	}
 	t.Fatalf("unexpected status %d: %s", rec.Code, rec.Body.String())
 	return ""
@@ -181,7 +184,7 @@ func classify(t testing.TB, rec *httptest.ResponseRecorder) string {
 func health(t testing.TB, s *Service) HealthResponse {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathHealth, nil))
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, contract.PathHealth, nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("health: status %d", rec.Code)
 	}

@@ -2,15 +2,8 @@ package assistant
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// Answer outcomes, as counted in metrics and as the harness classifies
-// answers.
-const (
-	OutcomeUpstream    = "upstream"
-	OutcomeL1Cache     = "l1_cache"
-	OutcomeExcerpts    = "excerpts"
-	OutcomeUnavailable = "unavailable"
+	"brownout/contract"
 )
 
 // Upstream call results in the upstream_calls_total metric: "success", or
@@ -21,8 +14,6 @@ const (
 	resultSuccess     = "success"
 	resultClientError = "client_error"
 )
-
-var outcomes = []string{OutcomeUpstream, OutcomeL1Cache, OutcomeExcerpts, OutcomeUnavailable}
 
 // latencyBuckets span a cache hit (well under a millisecond) to a call
 // timeout (tens of seconds).
@@ -37,8 +28,8 @@ type metrics struct {
 	rejections  *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	rejected    map[string]prometheus.Counter // by breaker name; filled at start
-	answers     map[string]prometheus.Counter
-	latency     map[string]prometheus.Observer
+	answers     map[contract.Outcome]prometheus.Counter
+	latency     map[contract.Outcome]prometheus.Observer
 	calls       *prometheus.CounterVec
 	invalid     *prometheus.CounterVec
 	callCache   map[[2]string]prometheus.Counter // endpoint, result; filled at start
@@ -74,8 +65,8 @@ func newMetrics(breakerNames []string) *metrics {
 			Help: "Requests refused as invalid, by HTTP status.",
 		}, []string{"code"}),
 		rejected:  make(map[string]prometheus.Counter),
-		answers:   make(map[string]prometheus.Counter),
-		latency:   make(map[string]prometheus.Observer),
+		answers:   make(map[contract.Outcome]prometheus.Counter),
+		latency:   make(map[contract.Outcome]prometheus.Observer),
 		callCache: make(map[[2]string]prometheus.Counter),
 	}
 	answers := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -87,9 +78,9 @@ func newMetrics(breakerNames []string) *metrics {
 		Help:    "Time to answer /assistant/query, by outcome.",
 		Buckets: latencyBuckets,
 	}, []string{"outcome"})
-	for _, o := range outcomes {
-		m.answers[o] = answers.WithLabelValues(o)
-		m.latency[o] = latency.WithLabelValues(o)
+	for _, o := range contract.AssistantOutcomes {
+		m.answers[o] = answers.WithLabelValues(string(o))
+		m.latency[o] = latency.WithLabelValues(string(o))
 	}
 	for _, ep := range []string{EndpointChat, EndpointText} {
 		for _, r := range append([]string{resultSuccess, resultClientError}, kindNames[1:]...) {
@@ -109,14 +100,14 @@ func newMetrics(breakerNames []string) *metrics {
 // under the breaker's lock and touches only Prometheus collectors.
 func (m *metrics) transition(t Transition) {
 	m.state.WithLabelValues(t.Breaker).Set(stateValue(t.To))
-	m.transitions.WithLabelValues(t.Breaker, t.From, t.To).Inc()
+	m.transitions.WithLabelValues(t.Breaker, t.From.String(), t.To.String()).Inc()
 }
 
-func stateValue(s string) float64 {
+func stateValue(s contract.State) float64 {
 	switch s {
-	case StateHalfOpen:
+	case contract.StateHalfOpen:
 		return 1
-	case StateOpen:
+	case contract.StateOpen:
 		return 2
 	}
 	return 0

@@ -14,47 +14,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"brownout/contract"
 	"brownout/limits"
 )
-
-// Fallback reasons and sources, as in metadata.fallback_reason and
-// metadata.fallback_source.
-const (
-	// ReasonCircuitOpen: the breaker refused the call (open, or half-open
-	// with its probes in flight). The value is the seed's; brownout before
-	// the reliability review wrote "circuit_open", which recordings still
-	// read as this.
-	ReasonCircuitOpen   = "circuit_breaker_open"
-	ReasonUpstreamError = "upstream_error"
-	// ReasonStoreError: the shared breaker could not reach its store, and
-	// fails closed (see ErrStoreFailed).
-	ReasonStoreError      = "breaker_store_error"
-	ReasonUpstreamTimeout = "upstream_timeout"
-
-	SourceL1Cache  = "l1_cache"
-	SourceExcerpts = "excerpts"
-)
-
-// HeaderBreakerState is set on every /assistant/query answer to the state
-// of the (last) breaker the query went through, as the call left it.
-const HeaderBreakerState = "X-Breaker-State"
-
-// HeaderRequestID is the request id header. The assistant forwards a
-// query's id unchanged on each upstream call the query makes, so that a
-// tracing proxy, the upstream's logs or brownout's fake server can tell
-// which query a call belonged to. Ids longer than MaxRequestIDLen are not
-// forwarded.
-const HeaderRequestID = "X-Request-Id"
 
 // MaxRequestIDLen bounds the length of a forwarded request id, so a caller
 // cannot make the assistant send arbitrarily large headers upstream.
 const MaxRequestIDLen = 128
-
-// QueryRequest is the body of POST /assistant/query.
-type QueryRequest struct {
-	Question string `json:"question"`
-	TopK     int    `json:"top_k,omitempty"`
-}
 
 // QueryResponse is a 200 answer of POST /assistant/query, from the upstream
 // or from a fallback.
@@ -75,11 +41,11 @@ type Source struct {
 // Metadata describes how an answer was produced. The fallback fields are
 // absent from upstream answers.
 type Metadata struct {
-	DurationMS     float64 `json:"duration_ms"`
-	ChunksUsed     int     `json:"chunks_used"`
-	FromFallback   bool    `json:"from_fallback,omitempty"`
-	FallbackReason string  `json:"fallback_reason,omitempty"` // circuit_breaker_open, upstream_error, upstream_timeout, breaker_store_error
-	FallbackSource string  `json:"fallback_source,omitempty"` // l1_cache, excerpts
+	DurationMS     float64                 `json:"duration_ms"`
+	ChunksUsed     int                     `json:"chunks_used"`
+	FromFallback   bool                    `json:"from_fallback,omitempty"`
+	FallbackReason contract.FallbackReason `json:"fallback_reason,omitempty"`
+	FallbackSource contract.FallbackSource `json:"fallback_source,omitempty"`
 }
 
 // ErrorResponse is the body of every 4xx answer.
@@ -90,7 +56,7 @@ type ErrorResponse struct {
 
 // UnavailableResponse is the body of the 503 answer (fallback level 3).
 type UnavailableResponse struct {
-	Error         string        `json:"error"` // "service_unavailable"
+	Error         string        `json:"error"` // contract.ErrorServiceUnavailable
 	Message       string        `json:"message"`
 	RetryAfter    int           `json:"retry_after"` // seconds, also in the Retry-After header
 	CircuitStatus BreakerStatus `json:"circuit_status"`
@@ -134,7 +100,7 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			c := cachedAnswer{answerJSON: appendJSONString(make([]byte, 0, len(answer)+16), answer), hits: append([]hit(nil), hits...)}
 			s.cache.put(key, c, time.Now())
-			s.writeAnswer(w, start, OutcomeUpstream, ep.br, answerFrom{json: c.answerJSON}, hits, "", "")
+			s.writeAnswer(w, start, contract.OutcomeUpstream, ep.br, answerFrom{json: c.answerJSON}, hits, "", "")
 			return
 		}
 		lastErr = err
@@ -144,26 +110,26 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	lastBr := s.endpoints[len(s.endpoints)-1].br
 
-	reason := ReasonUpstreamError
+	reason := contract.ReasonUpstreamError
 	var ue *UpstreamError
 	switch {
 	case rejected(lastErr):
-		reason = ReasonCircuitOpen
+		reason = contract.ReasonCircuitOpen
 	case errors.Is(lastErr, ErrStoreFailed):
-		reason = ReasonStoreError
+		reason = contract.ReasonStoreError
 	case errors.As(lastErr, &ue) && ue.Timeout():
-		reason = ReasonUpstreamTimeout
+		reason = contract.ReasonUpstreamTimeout
 	}
 
 	// Level 1: a cached upstream answer to the same question.
 	if c, ok := s.cache.get(key, time.Now()); ok {
-		s.writeAnswer(w, start, OutcomeL1Cache, lastBr, answerFrom{json: c.answerJSON}, c.hits, reason, SourceL1Cache)
+		s.writeAnswer(w, start, contract.OutcomeCache, lastBr, answerFrom{json: c.answerJSON}, c.hits, reason, contract.SourceL1Cache)
 		return
 	}
 	// Level 2: the top retrieved chunks.
 	if len(hits) > 0 {
 		n := min(s.cfg.ExcerptCount, len(hits))
-		s.writeAnswer(w, start, OutcomeExcerpts, lastBr, answerFrom{excerpts: hits[:n]}, hits[:n], reason, SourceExcerpts)
+		s.writeAnswer(w, start, contract.OutcomeExcerpts, lastBr, answerFrom{excerpts: hits[:n]}, hits[:n], reason, contract.SourceExcerpts)
 		return
 	}
 	// Level 3: nothing to offer.
@@ -176,23 +142,23 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	cs := lastBr.status()
 	msg := "The language model is temporarily unavailable"
-	if reason == ReasonCircuitOpen {
-		msg += " (circuit breaker " + cs.State + ")"
+	if reason == contract.ReasonCircuitOpen {
+		msg += " (circuit breaker " + cs.State.String() + ")"
 	}
 	msg += " and there is no cached answer or relevant passage for this question. Retry after " + strconv.Itoa(retry) + " s."
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	w.Header()[HeaderBreakerState] = stateHeader(cs.State)
+	w.Header()[contract.HeaderBreakerState] = stateHeader(cs.State)
 	s.writeJSON(w, http.StatusServiceUnavailable, &UnavailableResponse{
-		Error: "service_unavailable", Message: msg, RetryAfter: retry, CircuitStatus: cs,
+		Error: contract.ErrorServiceUnavailable, Message: msg, RetryAfter: retry, CircuitStatus: cs,
 	})
-	s.metrics.answers[OutcomeUnavailable].Inc()
-	s.metrics.latency[OutcomeUnavailable].Observe(time.Since(start).Seconds())
+	s.metrics.answers[contract.OutcomeUnavailable].Inc()
+	s.metrics.latency[contract.OutcomeUnavailable].Observe(time.Since(start).Seconds())
 }
 
 // forwardedID returns the request id to forward upstream: the caller's
 // single X-Request-Id if it has one of at most MaxRequestIDLen bytes.
 func forwardedID(h http.Header) []string {
-	if id := h[HeaderRequestID]; len(id) == 1 && id[0] != "" && len(id[0]) <= MaxRequestIDLen {
+	if id := h[contract.HeaderRequestID]; len(id) == 1 && id[0] != "" && len(id[0]) <= MaxRequestIDLen {
 		return id
 	}
 	return nil
@@ -207,24 +173,26 @@ type answerFrom struct {
 
 var (
 	headerJSON  = []string{"application/json"}
-	headerState = map[string][]string{
-		StateClosed: {StateClosed}, StateOpen: {StateOpen}, StateHalfOpen: {StateHalfOpen},
+	headerState = map[contract.State][]string{
+		contract.StateClosed:   {contract.StateClosed.String()},
+		contract.StateOpen:     {contract.StateOpen.String()},
+		contract.StateHalfOpen: {contract.StateHalfOpen.String()},
 	}
 )
 
-func stateHeader(st string) []string {
+func stateHeader(st contract.State) []string {
 	if h, ok := headerState[st]; ok {
 		return h
 	}
-	return []string{st}
+	return []string{st.String()}
 }
 
 var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // writeAnswer writes a 200 QueryResponse (hand-encoded, see jsonfast.go)
 // and counts it. reason and source are empty for an upstream answer.
-func (s *Service) writeAnswer(w http.ResponseWriter, start time.Time, outcome string, br *breaker,
-	answer answerFrom, sources []hit, reason, source string) {
+func (s *Service) writeAnswer(w http.ResponseWriter, start time.Time, outcome contract.Outcome, br *breaker,
+	answer answerFrom, sources []hit, reason contract.FallbackReason, source contract.FallbackSource) {
 	bp := answerPool.Get().(*[]byte)
 	b := append((*bp)[:0], `{"answer":"`...)
 	if answer.excerpts == nil {
@@ -264,7 +232,7 @@ func (s *Service) writeAnswer(w http.ResponseWriter, start time.Time, outcome st
 	h := w.Header()
 	h["Content-Type"] = headerJSON
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	h[HeaderBreakerState] = stateHeader(br.lastState())
+	h[contract.HeaderBreakerState] = stateHeader(br.lastState())
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 	*bp = b

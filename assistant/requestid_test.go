@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"brownout/contract"
 )
 
 // TestRequestIDForwarded checks that a query's X-Request-Id reaches every
@@ -29,7 +31,7 @@ func TestRequestIDForwarded(t *testing.T) {
 			var seen []string
 			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				mu.Lock()
-				seen = append(seen, r.Header.Get(HeaderRequestID))
+				seen = append(seen, r.Header.Get(contract.HeaderRequestID))
 				mu.Unlock()
 				if r.URL.Path == "/v1/chat/completions" {
 					// The chat endpoint fails, so the query also tries the
@@ -41,10 +43,10 @@ func TestRequestIDForwarded(t *testing.T) {
 			cfg := testConfig()
 			cfg.Mode = ModeAuto // chat first, then text
 			s := newTestService(t, cfg, rt)
-			req := httptest.NewRequest(http.MethodPost, PathQuery, strings.NewReader(`{"question":"what is a circuit breaker?"}`))
+			req := httptest.NewRequest(http.MethodPost, contract.PathQuery, strings.NewReader(`{"question":"what is a circuit breaker?"}`))
 			req.Header.Set("Content-Type", "application/json")
 			for _, id := range tc.ids {
-				req.Header.Add(HeaderRequestID, id)
+				req.Header.Add(contract.HeaderRequestID, id)
 			}
 			rec := httptest.NewRecorder()
 			s.ServeHTTP(rec, req)

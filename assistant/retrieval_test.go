@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 	"unicode/utf8"
 
+	"brownout/contract"
 	"brownout/limits"
 )
 
@@ -196,7 +197,7 @@ func TestCorpusFromFolder(t *testing.T) {
 	up.set(500, `{"error":"down"}`)
 	s := newTestService(t, cfg, up)
 	a := answerOf(t, ask(t, s, "Which animals have stripes?"))
-	if a.Metadata.FallbackSource != SourceExcerpts || len(a.Sources) != 2 {
+	if a.Metadata.FallbackSource != contract.SourceExcerpts || len(a.Sources) != 2 {
 		t.Fatalf("answer = %+v", a)
 	}
 	if a.Sources[0].ID != "zebra#1" || a.Sources[1].ID != "sub/okapi#1" {

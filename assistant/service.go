@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"brownout/contract"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"brownout/internal/timeouts"
@@ -17,9 +19,7 @@ import (
 
 // Routes served by a Service.
 const (
-	PathQuery   = "/assistant/query"
-	PathHealth  = "/assistant/health/circuit-breaker"
-	PathMetrics = "/metrics"
+	PathMetrics = "/metrics" // besides contract.PathQuery and contract.PathHealth
 )
 
 // Service is the assistant: an http.Handler that answers questions from the
@@ -250,13 +250,13 @@ func (s *Service) Close() error {
 // with a JSON body; a known path with the wrong method is a 405.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case PathQuery:
+	case contract.PathQuery:
 		if r.Method != http.MethodPost {
 			s.wrongMethod(w, r, "POST", http.MethodPost)
 			return
 		}
 		s.handleQuery(w, r)
-	case PathHealth:
+	case contract.PathHealth:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.wrongMethod(w, r, "GET", "GET, HEAD")
 			return
@@ -270,7 +270,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.promh.ServeHTTP(w, r)
 	default:
 		s.refuse(w, http.StatusNotFound, "not_found",
-			"no route "+r.URL.Path+": the assistant serves POST "+PathQuery+", GET "+PathHealth+" and GET "+PathMetrics, "")
+			"no route "+r.URL.Path+": the assistant serves POST "+contract.PathQuery+", GET "+contract.PathHealth+" and GET "+PathMetrics, "")
 	}
 }
 

@@ -24,7 +24,7 @@ type SharedStore = gobreaker.SharedDataStore
 // ErrStoreFailed wraps every failure of a shared breaker's store that kept
 // a call from being admitted. The shared breaker fails closed: such a call
 // is not sent upstream, and the query falls back with reason
-// ReasonStoreError.
+// contract.ReasonStoreError.
 var ErrStoreFailed = errors.New("shared breaker store failed")
 
 // Keys gobreaker v2.4.0's DistributedCircuitBreaker uses (its mutexKey and

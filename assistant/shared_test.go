@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
+	"brownout/contract"
 	"brownout/redisstore"
 	"brownout/redisstore/redistest"
 )
@@ -131,7 +132,7 @@ func TestReplicasTripOnOwnOrSharedThreshold(t *testing.T) {
 				}
 				opened := map[int]bool{}
 				for _, tr := range rs.transitions() {
-					if tr.To == StateOpen {
+					if tr.To == contract.StateOpen {
 						opened[tr.replica] = true
 					}
 				}
@@ -179,7 +180,7 @@ func TestSharedBreakerNoCallWhileOpen(t *testing.T) {
 		}
 		var opens []time.Time
 		for _, tr := range rs.transitions() {
-			if tr.To == StateOpen {
+			if tr.To == contract.StateOpen {
 				opens = append(opens, tr.At)
 			}
 		}
@@ -261,8 +262,8 @@ func TestSharedBreakerFailsClosed(t *testing.T) {
 		}
 		e.SetError("LOADING Redis is loading the dataset in memory")
 		rec := ask(t, s, "What is a circuit breaker?")
-		if md := decode[QueryResponse](t, rec).Metadata; md.FallbackReason != ReasonStoreError {
-			t.Fatalf("failing store: fallback reason %q, want %q: %s", md.FallbackReason, ReasonStoreError, rec.Body)
+		if md := decode[QueryResponse](t, rec).Metadata; md.FallbackReason != contract.ReasonStoreError {
+			t.Fatalf("failing store: fallback reason %q, want %q: %s", md.FallbackReason, contract.ReasonStoreError, rec.Body)
 		}
 		if u.calls.Load() != 1 || storeErrs != 1 {
 			t.Errorf("failing store: upstream calls %d, store errors %d; want 1, 1", u.calls.Load(), storeErrs)

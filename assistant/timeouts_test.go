@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
 	"brownout/internal/timeouts/timeoutstest"
 )
 
@@ -18,7 +19,7 @@ func TestServeCutsOffSlowloris(t *testing.T) {
 	up := func(r *http.Request) (*http.Response, error) { return jsonResponse(r, 200, chatBody("fine")), nil }
 	base, _ := startService(t, newTestService(t, testConfig(), roundTripFunc(up), WithTimeouts(short)))
 	const size = 1000 // at one byte per 20 ms, 20 s to send
-	if sent := timeoutstest.Slowloris(t, strings.TrimPrefix(base, "http://"), PathQuery, size, 20*time.Millisecond); sent == size {
+	if sent := timeoutstest.Slowloris(t, strings.TrimPrefix(base, "http://"), contract.PathQuery, size, 20*time.Millisecond); sent == size {
 		t.Fatalf("sent all %d bytes one by one without being cut off", sent)
 	}
 	if code, q, _ := httpAsk(t, http.DefaultClient, base, "What is a circuit breaker?"); code != 200 || q.Answer == "" {

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"brownout/contract"
 )
 
 func TestInvalidRequests(t *testing.T) {
@@ -20,33 +22,33 @@ func TestInvalidRequests(t *testing.T) {
 		errName string
 		msg     string // part of the message
 	}{
-		{"GET query", http.MethodGet, PathQuery, "", 405, "method_not_allowed", "use POST"},
-		{"PUT query", http.MethodPut, PathQuery, `{"question":"x"}`, 405, "method_not_allowed", "use POST"},
-		{"POST health", http.MethodPost, PathHealth, "", 405, "method_not_allowed", "use GET"},
+		{"GET query", http.MethodGet, contract.PathQuery, "", 405, "method_not_allowed", "use POST"},
+		{"PUT query", http.MethodPut, contract.PathQuery, `{"question":"x"}`, 405, "method_not_allowed", "use POST"},
+		{"POST health", http.MethodPost, contract.PathHealth, "", 405, "method_not_allowed", "use GET"},
 		{"DELETE metrics", http.MethodDelete, PathMetrics, "", 405, "method_not_allowed", "use GET"},
 		{"unknown path", http.MethodGet, "/nope", "", 404, "not_found", "/nope"},
-		{"empty body", http.MethodPost, PathQuery, "", 400, "invalid_request", "empty"},
-		{"blank body", http.MethodPost, PathQuery, "  \n", 400, "invalid_request", "empty"},
-		{"array", http.MethodPost, PathQuery, `["question"]`, 400, "invalid_request", "JSON object"},
-		{"null", http.MethodPost, PathQuery, `null`, 400, "invalid_request", "JSON object"},
-		{"string", http.MethodPost, PathQuery, `"What is a circuit breaker?"`, 400, "invalid_request", "JSON object"},
-		{"malformed", http.MethodPost, PathQuery, `{"question": "x",}`, 400, "invalid_request", "malformed JSON"},
-		{"truncated", http.MethodPost, PathQuery, `{"question": "x"`, 400, "invalid_request", "malformed JSON"},
-		{"trailing value", http.MethodPost, PathQuery, `{"question": "x"} {"question": "y"}`, 400, "invalid_request", "more than one"},
-		{"missing question", http.MethodPost, PathQuery, `{"top_k": 3}`, 400, "invalid_request", `"question" is missing`},
-		{"null question", http.MethodPost, PathQuery, `{"question": null}`, 400, "invalid_request", `"question" is missing`},
-		{"empty question", http.MethodPost, PathQuery, `{"question": ""}`, 400, "invalid_request", `"question" is empty`},
-		{"blank question", http.MethodPost, PathQuery, `{"question": " \t\n "}`, 400, "invalid_request", `"question" is empty`},
-		{"numeric question", http.MethodPost, PathQuery, `{"question": 42}`, 400, "invalid_request", `"question" must be a string`},
-		{"question too long", http.MethodPost, PathQuery, `{"question": "` + long + `"}`, 400, "invalid_request", "2001 characters, at most 2000"},
-		{"unknown field", http.MethodPost, PathQuery, `{"question": "x", "stream": true}`, 400, "invalid_request", `unknown field "stream"`},
-		{"top_k zero", http.MethodPost, PathQuery, `{"question": "x", "top_k": 0}`, 400, "invalid_request", `"top_k" is 0`},
-		{"top_k negative", http.MethodPost, PathQuery, `{"question": "x", "top_k": -1}`, 400, "invalid_request", `"top_k"`},
-		{"top_k too big", http.MethodPost, PathQuery, `{"question": "x", "top_k": 51}`, 400, "invalid_request", "from 1 to 50"},
-		{"top_k string", http.MethodPost, PathQuery, `{"question": "x", "top_k": "5"}`, 400, "invalid_request", `"top_k" must be an integer`},
-		{"top_k fraction", http.MethodPost, PathQuery, `{"question": "x", "top_k": 2.5}`, 400, "invalid_request", `"top_k" must be an integer`},
-		{"top_k huge", http.MethodPost, PathQuery, `{"question": "x", "top_k": 1e400}`, 400, "invalid_request", `"top_k"`},
-		{"body over 64 KiB", http.MethodPost, PathQuery, `{"question": "` + strings.Repeat("a", MaxRequestBodySize) + `"}`, 413, "request_too_large", "65536 bytes"},
+		{"empty body", http.MethodPost, contract.PathQuery, "", 400, "invalid_request", "empty"},
+		{"blank body", http.MethodPost, contract.PathQuery, "  \n", 400, "invalid_request", "empty"},
+		{"array", http.MethodPost, contract.PathQuery, `["question"]`, 400, "invalid_request", "JSON object"},
+		{"null", http.MethodPost, contract.PathQuery, `null`, 400, "invalid_request", "JSON object"},
+		{"string", http.MethodPost, contract.PathQuery, `"What is a circuit breaker?"`, 400, "invalid_request", "JSON object"},
+		{"malformed", http.MethodPost, contract.PathQuery, `{"question": "x",}`, 400, "invalid_request", "malformed JSON"},
+		{"truncated", http.MethodPost, contract.PathQuery, `{"question": "x"`, 400, "invalid_request", "malformed JSON"},
+		{"trailing value", http.MethodPost, contract.PathQuery, `{"question": "x"} {"question": "y"}`, 400, "invalid_request", "more than one"},
+		{"missing question", http.MethodPost, contract.PathQuery, `{"top_k": 3}`, 400, "invalid_request", `"question" is missing`},
+		{"null question", http.MethodPost, contract.PathQuery, `{"question": null}`, 400, "invalid_request", `"question" is missing`},
+		{"empty question", http.MethodPost, contract.PathQuery, `{"question": ""}`, 400, "invalid_request", `"question" is empty`},
+		{"blank question", http.MethodPost, contract.PathQuery, `{"question": " \t\n "}`, 400, "invalid_request", `"question" is empty`},
+		{"numeric question", http.MethodPost, contract.PathQuery, `{"question": 42}`, 400, "invalid_request", `"question" must be a string`},
+		{"question too long", http.MethodPost, contract.PathQuery, `{"question": "` + long + `"}`, 400, "invalid_request", "2001 characters, at most 2000"},
+		{"unknown field", http.MethodPost, contract.PathQuery, `{"question": "x", "stream": true}`, 400, "invalid_request", `unknown field "stream"`},
+		{"top_k zero", http.MethodPost, contract.PathQuery, `{"question": "x", "top_k": 0}`, 400, "invalid_request", `"top_k" is 0`},
+		{"top_k negative", http.MethodPost, contract.PathQuery, `{"question": "x", "top_k": -1}`, 400, "invalid_request", `"top_k"`},
+		{"top_k too big", http.MethodPost, contract.PathQuery, `{"question": "x", "top_k": 51}`, 400, "invalid_request", "from 1 to 50"},
+		{"top_k string", http.MethodPost, contract.PathQuery, `{"question": "x", "top_k": "5"}`, 400, "invalid_request", `"top_k" must be an integer`},
+		{"top_k fraction", http.MethodPost, contract.PathQuery, `{"question": "x", "top_k": 2.5}`, 400, "invalid_request", `"top_k" must be an integer`},
+		{"top_k huge", http.MethodPost, contract.PathQuery, `{"question": "x", "top_k": 1e400}`, 400, "invalid_request", `"top_k"`},
+		{"body over 64 KiB", http.MethodPost, contract.PathQuery, `{"question": "` + strings.Repeat("a", MaxRequestBodySize) + `"}`, 413, "request_too_large", "65536 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

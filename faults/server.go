@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"brownout/contract"
 	"brownout/internal/timeouts"
 )
 
@@ -48,10 +49,6 @@ type Call struct {
 	// it sent the call (such as its breaker state).
 	RequestID string
 }
-
-// RequestIDHeader is the request header whose value a Call carries as
-// RequestID.
-const RequestIDHeader = "X-Request-Id"
 
 // Timeouts are the limits [Server.Serve] puts on slow or silent clients:
 // reading a request's headers, reading the whole request, each write of
@@ -387,7 +384,7 @@ func (s *Server) record(ex *exchange, seq uint64) {
 	c := Call{
 		Seq: seq, At: ex.arrival, Phase: ex.phase.name, Route: ex.route, Fault: ex.fault,
 		Status: ex.status, Duration: time.Since(ex.arrival), Bytes: ex.bytes,
-		RequestID: ex.r.Header.Get(RequestIDHeader),
+		RequestID: ex.r.Header.Get(contract.HeaderRequestID),
 	}
 	s.stats.add(&c)
 	if s.observe != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"brownout/contract"
 )
 
 // The request and upstream logs hold millions of flat JSON objects whose
@@ -167,13 +169,13 @@ func (d *requestDecoder) decode(line []byte, r *Request) error {
 		case "status":
 			r.Status = int(n)
 		case "outcome":
-			r.Outcome = Outcome(d.in.get(s))
+			r.Outcome = contract.Outcome(d.in.get(s))
 		case "reason":
-			r.Reason = d.in.get(s)
+			r.Reason = contract.FallbackReason(d.in.get(s))
 		case "phase":
 			r.Phase = d.in.get(s)
 		case "breaker":
-			r.Breaker = d.in.get(s)
+			r.Breaker = contract.State(d.in.get(s))
 		case "error":
 			r.Error = string(s)
 		default:
@@ -209,7 +211,7 @@ func (d *callDecoder) decode(line []byte, c *UpstreamCall) error {
 		case "bytes":
 			c.Bytes = n
 		case "breaker":
-			c.Breaker = d.in.get(s)
+			c.Breaker = contract.State(d.in.get(s))
 		default:
 			return errFallback
 		}

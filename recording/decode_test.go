@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -73,7 +75,7 @@ func FuzzRequestDecoder(f *testing.F) {
 }
 
 func BenchmarkRequestDecode(b *testing.B) {
-	line := appendRequest(nil, &Request{Seq: 123456, T: 61 * time.Second, Latency: 4 * time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_breaker_open", Phase: "outage", Breaker: StateOpen})
+	line := appendRequest(nil, &Request{Seq: 123456, T: 61 * time.Second, Latency: 4 * time.Millisecond, Status: 200, Outcome: contract.OutcomeExcerpts, Reason: "circuit_breaker_open", Phase: "outage", Breaker: contract.StateOpen})
 	b.Run("fast", func(b *testing.B) {
 		d := requestDecoder{in: interner{}}
 		var r Request

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"brownout/contract"
 )
 
 // ReadHeader reads run.json from a run folder and checks its format version.
@@ -27,9 +29,9 @@ func ReadHeader(dir string) (*Header, error) {
 }
 
 // renamedReasons maps fallback reasons that older versions of the built-in
-// assistant recorded to today's spelling (assistant.ReasonCircuitOpen), so
+// assistant recorded to today's spelling (contract.ReasonCircuitOpen), so
 // that old and new recordings read and compare alike.
-var renamedReasons = map[string]string{"circuit_open": "circuit_breaker_open"}
+var renamedReasons = map[contract.FallbackReason]contract.FallbackReason{"circuit_open": contract.ReasonCircuitOpen}
 
 // EachRequest calls fn for every request record in the folder, in file
 // order, without holding the file in memory. The *Request passed to fn is

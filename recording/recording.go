@@ -2,6 +2,8 @@ package recording
 
 import (
 	"time"
+
+	"brownout/contract"
 )
 
 // FormatVersion is the version of the file set this package writes. Readers
@@ -17,51 +19,17 @@ const (
 	VegetaFile      = "results.bin"
 )
 
-// Outcome classifies what a load request got back. The names are the ones
-// threshold filters (outcome:NAME) and reports use.
-type Outcome string
-
-// The outcome classes of a request.
-const (
-	// OutcomeUpstream is a 200 answered by the upstream model.
-	OutcomeUpstream Outcome = "upstream"
-	// OutcomeCache is a 200 served from the L1 query cache (fallback level 1).
-	OutcomeCache Outcome = "l1_cache"
-	// OutcomeExcerpts is a 200 built from retrieved excerpts (fallback level 2).
-	OutcomeExcerpts Outcome = "excerpts"
-	// OutcomeUnavailable is a 503 from the assistant (fallback level 3).
-	OutcomeUnavailable Outcome = "unavailable"
-	// OutcomeError is a transport error or client timeout: no HTTP answer.
-	OutcomeError Outcome = "error"
-	// OutcomeBadResponse is an HTTP answer the contract does not allow:
-	// an unexpected status or a body that does not parse.
-	OutcomeBadResponse Outcome = "bad_response"
-)
-
-// Outcomes lists every outcome class in the order reports stack them.
-var Outcomes = []Outcome{OutcomeUpstream, OutcomeCache, OutcomeExcerpts, OutcomeUnavailable, OutcomeError, OutcomeBadResponse}
-
-// Breaker states as recorded; the same strings the assistant's health
-// endpoint reports.
-const (
-	StateClosed   = "closed"
-	StateOpen     = "open"
-	StateHalfOpen = "half-open"
-	// StateDisabled marks records of a run whose breaker was switched off.
-	StateDisabled = "disabled"
-)
-
 // Request is one load request and what it got back.
 type Request struct {
-	Seq     uint64        `json:"seq"`
-	T       time.Duration `json:"t_ns"`       // start, scenario time since the run began
-	Latency time.Duration `json:"latency_ns"` // scenario time
-	Status  int           `json:"status"`     // 0 when no HTTP answer arrived
-	Outcome Outcome       `json:"outcome"`
-	Reason  string        `json:"reason,omitempty"` // fallback_reason of a fallback answer
-	Phase   string        `json:"phase"`            // phase in which the request started
-	Breaker string        `json:"breaker"`          // breaker state when the answer was produced
-	Error   string        `json:"error,omitempty"`  // transport or decoding error text
+	Seq     uint64                  `json:"seq"`
+	T       time.Duration           `json:"t_ns"`       // start, scenario time since the run began
+	Latency time.Duration           `json:"latency_ns"` // scenario time
+	Status  int                     `json:"status"`     // 0 when no HTTP answer arrived
+	Outcome contract.Outcome        `json:"outcome"`
+	Reason  contract.FallbackReason `json:"reason,omitempty"` // fallback_reason of a fallback answer
+	Phase   string                  `json:"phase"`            // phase in which the request started
+	Breaker contract.State          `json:"breaker"`          // breaker state when the answer was produced
+	Error   string                  `json:"error,omitempty"`  // transport or decoding error text
 
 	// RealLatency is the latency as measured, in real (compressed) time.
 	// Latency is RealLatency plus (time_scale − 1) times the part of it
@@ -73,23 +41,23 @@ type Request struct {
 
 // Transition is one breaker state change, at its exact time.
 type Transition struct {
-	T       time.Duration `json:"t_ns"` // scenario time since the run began
-	Breaker string        `json:"breaker"`
-	From    string        `json:"from"`
-	To      string        `json:"to"`
+	T       time.Duration  `json:"t_ns"` // scenario time since the run began
+	Breaker string         `json:"breaker"`
+	From    contract.State `json:"from"`
+	To      contract.State `json:"to"`
 }
 
 // UpstreamCall is one call the fake upstream received.
 type UpstreamCall struct {
-	Seq      uint64        `json:"seq"`
-	T        time.Duration `json:"t_ns"` // arrival, scenario time since the run began
-	Phase    string        `json:"phase"`
-	Route    string        `json:"route"`
-	Fault    string        `json:"fault,omitempty"` // fault kind applied; empty when healthy
-	Status   int           `json:"status"`          // 0 when no HTTP status was sent
-	Duration time.Duration `json:"duration_ns"`     // scenario time
-	Bytes    int64         `json:"bytes"`
-	Breaker  string        `json:"breaker"` // breaker state when the assistant sent the call (matched by X-Request-Id)
+	Seq      uint64         `json:"seq"`
+	T        time.Duration  `json:"t_ns"` // arrival, scenario time since the run began
+	Phase    string         `json:"phase"`
+	Route    string         `json:"route"`
+	Fault    string         `json:"fault,omitempty"` // fault kind applied; empty when healthy
+	Status   int            `json:"status"`          // 0 when no HTTP status was sent
+	Duration time.Duration  `json:"duration_ns"`     // scenario time
+	Bytes    int64          `json:"bytes"`
+	Breaker  contract.State `json:"breaker"` // breaker state when the assistant sent the call (matched by X-Request-Id)
 }
 
 // Failed reports whether the call counts as an upstream failure: a fault was

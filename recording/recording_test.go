@@ -7,16 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
+
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
 	cases := []Request{
 		{},
-		{Seq: 7, T: 1500 * time.Millisecond, Latency: 3 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
-		{Seq: 10, T: time.Second, Latency: 900 * time.Millisecond, RealLatency: 19 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "healthy", Breaker: StateClosed},
-		{Seq: 8, Status: 200, Outcome: OutcomeCache, Reason: "circuit_breaker_open", Phase: "out\"age", Breaker: StateOpen},
-		{Seq: 9, Outcome: OutcomeError, Error: "Post \"http://127.0.0.1:1/x\": context deadline exceeded <&> é\n", Breaker: StateHalfOpen},
+		{Seq: 7, T: 1500 * time.Millisecond, Latency: 3 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "healthy", Breaker: contract.StateClosed},
+		{Seq: 10, T: time.Second, Latency: 900 * time.Millisecond, RealLatency: 19 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "healthy", Breaker: contract.StateClosed},
+		{Seq: 8, Status: 200, Outcome: contract.OutcomeCache, Reason: "circuit_breaker_open", Phase: "out\"age", Breaker: contract.StateOpen},
+		{Seq: 9, Outcome: contract.OutcomeError, Error: "Post \"http://127.0.0.1:1/x\": context deadline exceeded <&> é\n", Breaker: contract.StateHalfOpen},
 	}
 	for _, r := range cases {
 		want, err := json.Marshal(r)
@@ -38,11 +40,11 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := []Request{
-		{Seq: 1, T: time.Millisecond, Latency: 500 * time.Millisecond, RealLatency: 52 * time.Millisecond, Status: 200, Outcome: OutcomeUpstream, Phase: "a", Breaker: StateClosed},
-		{Seq: 2, T: 1100 * time.Millisecond, Status: 503, Outcome: OutcomeUnavailable, Phase: "b", Breaker: StateOpen},
+		{Seq: 1, T: time.Millisecond, Latency: 500 * time.Millisecond, RealLatency: 52 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "a", Breaker: contract.StateClosed},
+		{Seq: 2, T: 1100 * time.Millisecond, Status: 503, Outcome: contract.OutcomeUnavailable, Phase: "b", Breaker: contract.StateOpen},
 	}
-	trs := []Transition{{T: time.Second, Breaker: "huggingface_api", From: StateClosed, To: StateOpen}}
-	calls := []UpstreamCall{{Seq: 1, T: time.Millisecond, Phase: "a", Route: "/v1/chat/completions", Status: 200, Breaker: StateClosed}}
+	trs := []Transition{{T: time.Second, Breaker: "huggingface_api", From: contract.StateClosed, To: contract.StateOpen}}
+	calls := []UpstreamCall{{Seq: 1, T: time.Millisecond, Phase: "a", Route: "/v1/chat/completions", Status: 200, Breaker: contract.StateClosed}}
 	for _, r := range reqs {
 		if err := w.Request(r); err != nil {
 			t.Fatal(err)
@@ -128,7 +130,7 @@ func BenchmarkWriterRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := Request{Seq: 1, T: time.Second, Latency: time.Millisecond, Status: 200, Outcome: OutcomeExcerpts, Reason: "circuit_breaker_open", Phase: "outage", Breaker: StateOpen}
+	r := Request{Seq: 1, T: time.Second, Latency: time.Millisecond, Status: 200, Outcome: contract.OutcomeExcerpts, Reason: "circuit_breaker_open", Phase: "outage", Breaker: contract.StateOpen}
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Seq++
@@ -150,7 +152,7 @@ func TestOldReasonReadsAsTheSeeds(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, RequestsFile), []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var reasons []string
+	var reasons []contract.FallbackReason
 	if err := EachRequest(dir, func(r *Request) error { reasons = append(reasons, r.Reason); return nil }); err != nil {
 		t.Fatal(err)
 	}

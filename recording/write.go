@@ -213,7 +213,7 @@ func appendRequest(b []byte, r *Request) []byte {
 }
 
 // appendString quotes s as a JSON string; plain ASCII takes the fast path.
-func appendString(b []byte, s string) []byte {
+func appendString[S ~string](b []byte, s S) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 )
 
@@ -64,9 +65,9 @@ func writePairRun(t *testing.T, dir string, run pairRun) {
 	}
 }
 
-func req(t, lat time.Duration, out recording.Outcome, phase string) recording.Request {
+func req(t, lat time.Duration, out contract.Outcome, phase string) recording.Request {
 	status := 200
-	if out == recording.OutcomeUnavailable {
+	if out == contract.OutcomeUnavailable {
 		status = 503
 	}
 	return recording.Request{T: t, Latency: lat, Status: status, Outcome: out, Phase: phase, Breaker: "closed"}
@@ -89,7 +90,7 @@ func upcall(t time.Duration, phase string, status int) recording.UpstreamCall {
 //	          closed 160 s
 func comparePair(t *testing.T, swap bool) *Comparison {
 	t.Helper()
-	up, ex, un := recording.OutcomeUpstream, recording.OutcomeExcerpts, recording.OutcomeUnavailable
+	up, ex, un := contract.OutcomeUpstream, contract.OutcomeExcerpts, contract.OutcomeUnavailable
 	base := pairRun{
 		reqs: []recording.Request{
 			req(10*s, 100*ms, up, "healthy"), req(20*s, 100*ms, up, "healthy"), req(30*s, 100*ms, up, "healthy"), req(40*s, 100*ms, up, "healthy"),

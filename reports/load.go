@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -22,21 +24,30 @@ const (
 	stUnknown // disabled breaker or a state this version does not know
 )
 
-var stateNames = []string{recording.StateClosed, recording.StateHalfOpen, recording.StateOpen}
+var stateNames = []contract.State{contract.StateClosed, contract.StateHalfOpen, contract.StateOpen}
 
-func stateIndex(s string) uint8 {
+// joinStates lists states for a message: "closed, half-open, open".
+func joinStates(states []contract.State) string {
+	s := make([]string, len(states))
+	for i, st := range states {
+		s[i] = st.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func stateIndex(s contract.State) uint8 {
 	switch s {
-	case recording.StateClosed:
+	case contract.StateClosed:
 		return stClosed
-	case recording.StateHalfOpen:
+	case contract.StateHalfOpen:
 		return stHalfOpen
-	case recording.StateOpen:
+	case contract.StateOpen:
 		return stOpen
 	}
 	return stUnknown
 }
 
-// Outcome classes as indexes into recording.Outcomes.
+// Outcome classes as indexes into contract.Outcomes.
 const (
 	ocUpstream uint8 = iota
 	ocCache
@@ -47,8 +58,8 @@ const (
 	numOutcomes
 )
 
-func outcomeIndex(o recording.Outcome) (uint8, bool) {
-	i := slices.Index(recording.Outcomes, o)
+func outcomeIndex(o contract.Outcome) (uint8, bool) {
+	i := slices.Index(contract.Outcomes, o)
 	if i < 0 || i >= int(numOutcomes) {
 		return 0, false
 	}
@@ -246,9 +257,9 @@ func openSpans(trs []recording.Transition, end time.Duration) []span {
 	openSince := map[string]int64{}
 	for _, tr := range trs {
 		from, wasOpen := openSince[tr.Breaker]
-		if tr.To == recording.StateOpen && !wasOpen {
+		if tr.To == contract.StateOpen && !wasOpen {
 			openSince[tr.Breaker] = int64(tr.T)
-		} else if tr.To != recording.StateOpen && wasOpen {
+		} else if tr.To != contract.StateOpen && wasOpen {
 			evs = append(evs, ev{from, +1}, ev{int64(tr.T), -1})
 			delete(openSince, tr.Breaker)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"brownout/recording"
+	"brownout/contract"
 	"brownout/scenarios"
 )
 
@@ -82,9 +82,9 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 		if fam == famBreaker {
 			return q, fmt.Errorf("filter breaker does not apply to %s", th.Metric)
 		}
-		s := stateIndex(f)
+		s := stateIndex(contract.State(f))
 		if s == stUnknown {
-			return q, fmt.Errorf("breaker state %q is not one of closed, half-open, open", f)
+			return q, fmt.Errorf("breaker state %q is not one of %s", f, joinStates(stateNames))
 		}
 		q.breaker = int(s)
 	}
@@ -92,9 +92,9 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 		if fam != famRequest {
 			return q, fmt.Errorf("filter outcome does not apply to %s", th.Metric)
 		}
-		o, ok := outcomeIndex(recording.Outcome(f))
+		o, ok := outcomeIndex(contract.Outcome(f))
 		if !ok {
-			return q, fmt.Errorf("outcome %q is not one of %v", f, recording.Outcomes)
+			return q, fmt.Errorf("outcome %q is not one of %v", f, contract.Outcomes)
 		}
 		q.outcome = int(o)
 	}
@@ -436,9 +436,9 @@ func (r *Recording) breakerValue(q query, w *span, s span) (float64, bool) {
 		}
 		return float64(r.openWithin(s)) / float64(s.len()), true
 	case "time_to_open", "time_to_close":
-		to := recording.StateOpen
+		to := contract.StateOpen
 		if q.metric == "time_to_close" {
-			to = recording.StateClosed
+			to = contract.StateClosed
 		}
 		for _, tr := range r.transitions {
 			if int64(tr.T) >= ev.from && int64(tr.T) < ev.to && tr.To == to {
@@ -452,7 +452,7 @@ func (r *Recording) breakerValue(q query, w *span, s span) (float64, bool) {
 		if int64(tr.T) < ev.from || int64(tr.T) >= ev.to {
 			continue
 		}
-		if q.metric == "breaker_transitions" || tr.To == recording.StateOpen {
+		if q.metric == "breaker_transitions" || tr.To == contract.StateOpen {
 			n++
 		}
 	}

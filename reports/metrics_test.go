@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -53,25 +54,25 @@ func handRun(t *testing.T) *Recording {
 	}
 	type rq struct {
 		t, lat  time.Duration
-		out     recording.Outcome
+		out     contract.Outcome
 		status  int
 		phase   string
 		breaker string
 	}
 	reqs := []rq{
-		{1 * s, 10 * ms, recording.OutcomeUpstream, 200, "a", "closed"},
-		{3 * s, 30 * ms, recording.OutcomeCache, 200, "a", "closed"}, // out of start order on purpose
-		{2 * s, 20 * ms, recording.OutcomeUpstream, 200, "a", "closed"},
-		{4 * s, 40 * ms, recording.OutcomeError, 0, "a", "closed"},
-		{11 * s, 5 * ms, recording.OutcomeExcerpts, 200, "b", "open"},
-		{12 * s, 1 * ms, recording.OutcomeCache, 200, "b", "open"},
-		{13 * s, 2 * ms, recording.OutcomeUnavailable, 503, "b", "open"},
-		{14 * s, 100 * ms, recording.OutcomeUpstream, 200, "b", "half-open"},
-		{15 * s, 50 * ms, recording.OutcomeBadResponse, 500, "b", "closed"},
-		{19 * s, 3 * ms, recording.OutcomeExcerpts, 200, "b", "closed"},
+		{1 * s, 10 * ms, contract.OutcomeUpstream, 200, "a", "closed"},
+		{3 * s, 30 * ms, contract.OutcomeCache, 200, "a", "closed"}, // out of start order on purpose
+		{2 * s, 20 * ms, contract.OutcomeUpstream, 200, "a", "closed"},
+		{4 * s, 40 * ms, contract.OutcomeError, 0, "a", "closed"},
+		{11 * s, 5 * ms, contract.OutcomeExcerpts, 200, "b", "open"},
+		{12 * s, 1 * ms, contract.OutcomeCache, 200, "b", "open"},
+		{13 * s, 2 * ms, contract.OutcomeUnavailable, 503, "b", "open"},
+		{14 * s, 100 * ms, contract.OutcomeUpstream, 200, "b", "half-open"},
+		{15 * s, 50 * ms, contract.OutcomeBadResponse, 500, "b", "closed"},
+		{19 * s, 3 * ms, contract.OutcomeExcerpts, 200, "b", "closed"},
 	}
 	for i, q := range reqs {
-		if err := w.Request(recording.Request{Seq: uint64(i + 1), T: q.t, Latency: q.lat, Status: q.status, Outcome: q.out, Phase: q.phase, Breaker: q.breaker}); err != nil {
+		if err := w.Request(recording.Request{Seq: uint64(i + 1), T: q.t, Latency: q.lat, Status: q.status, Outcome: q.out, Phase: q.phase, Breaker: contract.State(q.breaker)}); err != nil {
 			t.Fatal(err)
 		}
 	}

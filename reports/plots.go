@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"brownout/contract"
 	"brownout/recording"
 )
 
@@ -34,7 +35,7 @@ var (
 	oiBlack     = color.NRGBA{0x00, 0x00, 0x00, 0xFF}
 )
 
-// outcomeColors follow recording.Outcomes: green for the real answer, blues
+// outcomeColors follow contract.Outcomes: green for the real answer, blues
 // for the fallbacks, orange for 503s, vermilion and purple for errors.
 var outcomeColors = [numOutcomes]color.Color{oiGreen, oiSkyBlue, oiBlue, oiOrange, oiVermilion, oiPurple}
 
@@ -280,7 +281,11 @@ func (r *Recording) breakerChart(s *series, title string) chart {
 	s.timeAxis(p, true)
 	p.Y.Label.Text = "breaker state"
 	p.Y.Min, p.Y.Max = -0.35, 2.45
-	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "closed"}, {Value: 1, Label: "half-open"}, {Value: 2, Label: "open"}}
+	p.Y.Tick.Marker = plot.ConstantTicks{
+		{Value: float64(stClosed), Label: stateNames[stClosed].String()},
+		{Value: float64(stHalfOpen), Label: stateNames[stHalfOpen].String()},
+		{Value: float64(stOpen), Label: stateNames[stOpen].String()},
+	}
 	p.Add(r.phaseBands(s))
 	lg := newLegend()
 
@@ -343,7 +348,7 @@ func (r *Recording) breakerChart(s *series, title string) chart {
 		}
 	}
 	for st, name := range stateNames {
-		lg.Add("→ "+name, glyphThumb{stateColors[st]})
+		lg.Add("→ "+name.String(), glyphThumb{stateColors[st]})
 	}
 	p.Add(r.phaseLabels(s))
 	return chart{p: p, legend: lg}
@@ -370,7 +375,7 @@ func (r *Recording) outcomesChart(s *series, title string) chart {
 	// bad_response, a contract violation, gets a legend entry only when
 	// some request got one.
 	hasBad := slices.ContainsFunc(s.byOut, func(n [numOutcomes]int64) bool { return n[ocBadResponse] > 0 })
-	// Stack bottom-up in recording.Outcomes order, one polygon per outcome
+	// Stack bottom-up in contract.Outcomes order, one polygon per outcome
 	// per run of non-empty buckets, stepwise per bucket.
 	for k := range numOutcomes {
 		if k == ocBadResponse && !hasBad {
@@ -399,7 +404,7 @@ func (r *Recording) outcomesChart(s *series, title string) chart {
 			poly.LineStyle.Width = 0
 			p.Add(poly)
 		}
-		lg.Add(string(recording.Outcomes[k]), swatch{col})
+		lg.Add(string(contract.Outcomes[k]), swatch{col})
 	}
 	p.Add(r.phaseLabels(s))
 	return chart{p: p, legend: lg}

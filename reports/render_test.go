@@ -17,6 +17,7 @@ import (
 
 	"gonum.org/v1/plot/cmpimg"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -314,7 +315,7 @@ func TestRenderInterruptedAndDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		w.Request(recording.Request{Seq: uint64(i), T: time.Duration(i) * 300 * time.Millisecond, Latency: 5 * time.Millisecond, Status: 200, Outcome: recording.OutcomeUpstream, Phase: "healthy", Breaker: ""})
+		w.Request(recording.Request{Seq: uint64(i), T: time.Duration(i) * 300 * time.Millisecond, Latency: 5 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "healthy", Breaker: ""})
 	}
 	if err := w.Close(30*time.Second, time.Time{}, true); err != nil {
 		t.Fatal(err)

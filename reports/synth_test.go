@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 )
 
@@ -45,24 +46,24 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 		failThreshold = 5
 		resetTimeout  = 60 * time.Second
 	)
-	state := recording.StateClosed
+	state := contract.StateClosed
 	var openedAt time.Duration
 	fails := 0
 	var seq, callSeq uint64
-	transition := func(t time.Duration, to string) {
+	transition := func(t time.Duration, to contract.State) {
 		if err := w.Transition(recording.Transition{T: t, Breaker: "huggingface_api", From: state, To: to}); err != nil {
 			tb.Fatal(err)
 		}
 		state = to
 	}
-	fallback := func() (recording.Outcome, int, time.Duration) {
+	fallback := func() (contract.Outcome, int, time.Duration) {
 		switch x := rng.Float64(); {
 		case x < 0.3:
-			return recording.OutcomeCache, 200, time.Duration(200+rng.IntN(800)) * time.Microsecond
+			return contract.OutcomeCache, 200, time.Duration(200+rng.IntN(800)) * time.Microsecond
 		case x < 0.995:
-			return recording.OutcomeExcerpts, 200, time.Duration(2+rng.IntN(6)) * time.Millisecond
+			return contract.OutcomeExcerpts, 200, time.Duration(2+rng.IntN(6)) * time.Millisecond
 		default:
-			return recording.OutcomeUnavailable, 503, time.Duration(1+rng.IntN(2)) * time.Millisecond
+			return contract.OutcomeUnavailable, 503, time.Duration(1+rng.IntN(2)) * time.Millisecond
 		}
 	}
 	for pi, ph := range phases {
@@ -70,10 +71,10 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 		for t := ph.Start; t < ph.End; t += step {
 			seq++
 			rq := recording.Request{Seq: seq, T: t, Phase: ph.Name}
-			if state == recording.StateOpen && t-openedAt > resetTimeout {
-				transition(t, recording.StateHalfOpen)
+			if state == contract.StateOpen && t-openedAt > resetTimeout {
+				transition(t, contract.StateHalfOpen)
 			}
-			if state == recording.StateOpen {
+			if state == contract.StateOpen {
 				rq.Outcome, rq.Status, rq.Latency = fallback()
 				rq.Reason = "circuit_breaker_open"
 			} else {
@@ -85,22 +86,22 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 					rq.Latency += 41 * time.Millisecond
 					rq.Reason = "upstream_error"
 					fails++
-					if state == recording.StateHalfOpen || fails >= failThreshold {
-						rq.Breaker = recording.StateOpen
-						transition(t+rq.Latency-time.Millisecond, recording.StateOpen)
+					if state == contract.StateHalfOpen || fails >= failThreshold {
+						rq.Breaker = contract.StateOpen
+						transition(t+rq.Latency-time.Millisecond, contract.StateOpen)
 						openedAt = t + rq.Latency - time.Millisecond
 						fails = 0
 					}
 				} else {
 					lat := time.Duration(300e6 * math.Exp(0.6*rng.NormFloat64()))
 					c.Status, c.Duration = 200, lat
-					rq.Outcome, rq.Status, rq.Latency = recording.OutcomeUpstream, 200, lat+2*time.Millisecond
+					rq.Outcome, rq.Status, rq.Latency = contract.OutcomeUpstream, 200, lat+2*time.Millisecond
 					fails = 0
-					if state == recording.StateHalfOpen {
-						transition(t+rq.Latency, recording.StateClosed)
+					if state == contract.StateHalfOpen {
+						transition(t+rq.Latency, contract.StateClosed)
 					}
 					if rng.Float64() < 0.001 {
-						rq.Outcome, rq.Status, rq.Error = recording.OutcomeError, 0, "context deadline exceeded"
+						rq.Outcome, rq.Status, rq.Error = contract.OutcomeError, 0, "context deadline exceeded"
 					}
 				}
 				c.Bytes = 512
@@ -150,9 +151,9 @@ func steadyRun(tb testing.TB, dir string, d time.Duration, rate float64) {
 	for t := time.Duration(0); t < d; t += step {
 		seq++
 		ph := h.PhaseAt(t)
-		rq := recording.Request{Seq: seq, T: t, Latency: 200 * time.Millisecond, Status: 200, Outcome: recording.OutcomeUpstream, Phase: ph, Breaker: "closed"}
+		rq := recording.Request{Seq: seq, T: t, Latency: 200 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: ph, Breaker: "closed"}
 		if ph == "outage" {
-			rq.Latency, rq.Outcome, rq.Breaker = 3*time.Millisecond, recording.OutcomeExcerpts, "open"
+			rq.Latency, rq.Outcome, rq.Breaker = 3*time.Millisecond, contract.OutcomeExcerpts, "open"
 		} else if err := w.UpstreamCall(recording.UpstreamCall{Seq: seq, T: t, Phase: ph, Status: 200, Breaker: "closed"}); err != nil {
 			tb.Fatal(err)
 		}

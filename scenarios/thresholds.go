@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"brownout/contract"
 )
 
 // Unit is the kind of quantity a metric measures; it decides which units a
@@ -101,10 +103,20 @@ const (
 var FilterKeys = []string{FilterPhase, FilterBreaker, FilterOutcome, FilterWindow}
 
 // BreakerStates are the values of the breaker filter.
-var BreakerStates = []string{"closed", "open", "half-open"}
+var BreakerStates = contractNames(contract.States)
 
 // Outcomes are the values of the outcome filter: how a request was answered.
-var Outcomes = []string{"upstream", "l1_cache", "excerpts", "unavailable", "error", "bad_response"}
+var Outcomes = contractNames(contract.Outcomes)
+
+// contractNames spells the contract's words as the strings a scenario file
+// holds.
+func contractNames[T ~string](words []T) []string {
+	s := make([]string, len(words))
+	for i, w := range words {
+		s[i] = string(w)
+	}
+	return s
+}
 
 // Operators are the comparison operators of a condition.
 var Operators = []string{"<", "<=", ">", ">=", "==", "!="}

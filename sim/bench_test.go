@@ -20,6 +20,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"brownout/assistant"
+	"brownout/contract"
 	"brownout/faults"
 	"brownout/scenarios"
 )
@@ -131,7 +132,7 @@ func startChain(b *testing.B, wrap func(http.Handler) http.Handler) string {
 	b.Cleanup(func() { svc.Close() })
 	chainURL, stopChain := serveLoopback(b, svc)
 	b.Cleanup(stopChain)
-	return chainURL + assistant.PathQuery
+	return chainURL + contract.PathQuery
 }
 
 // BenchmarkChainThroughput measures load → assistant → fake over loopback

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"brownout/contract"
 	"brownout/faults"
-	"brownout/recording"
 )
 
 // breakerHistory keeps the breaker's transitions (there are few) so that a
@@ -18,7 +18,7 @@ type breakerHistory struct {
 	enabled bool
 	mu      sync.RWMutex
 	at      []time.Time
-	to      []string
+	to      []contract.State
 }
 
 func newBreakerHistory(enabled bool) *breakerHistory {
@@ -35,28 +35,28 @@ func (h *breakerHistory) add(tr Transition) {
 }
 
 // stateAt returns the breaker state in force at t.
-func (h *breakerHistory) stateAt(t time.Time) string {
+func (h *breakerHistory) stateAt(t time.Time) contract.State {
 	if !h.enabled {
-		return recording.StateDisabled
+		return contract.StateDisabled
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	i := sort.Search(len(h.at), func(i int) bool { return h.at[i].After(t) })
 	if i == 0 {
-		return recording.StateClosed
+		return contract.StateClosed
 	}
 	return h.to[i-1]
 }
 
 // current returns the latest state.
-func (h *breakerHistory) current() string {
+func (h *breakerHistory) current() contract.State {
 	if !h.enabled {
-		return recording.StateDisabled
+		return contract.StateDisabled
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if len(h.to) == 0 {
-		return recording.StateClosed
+		return contract.StateClosed
 	}
 	return h.to[len(h.to)-1]
 }
@@ -78,7 +78,7 @@ type stampTransport struct {
 }
 
 func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	loadID := req.Header.Get(faults.RequestIDHeader)
+	loadID := req.Header.Get(contract.HeaderRequestID)
 	var buf [48]byte
 	b := buf[:0]
 	if loadID != "" {
@@ -88,7 +88,7 @@ func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.pending.Store(id, t.hist.current())
 	r2 := *req
 	r2.Header = req.Header.Clone()
-	r2.Header.Set(faults.RequestIDHeader, id)
+	r2.Header.Set(contract.HeaderRequestID, id)
 	if t.waits == nil || loadID == "" {
 		return t.next.RoundTrip(&r2)
 	}
@@ -104,10 +104,10 @@ func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // stateOf returns the breaker state when the call with this id was sent,
 // or, for a call that carried no known id, the state at its arrival.
-func (t *stampTransport) stateOf(c *faults.Call) string {
+func (t *stampTransport) stateOf(c *faults.Call) contract.State {
 	if c.RequestID != "" {
 		if v, ok := t.pending.LoadAndDelete(c.RequestID); ok {
-			return v.(string)
+			return v.(contract.State)
 		}
 	}
 	return t.hist.stateAt(c.At)

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/tidwall/gjson"
+	"brownout/contract"
 
-	"brownout/recording"
+	"github.com/tidwall/gjson"
 )
 
 // answerMeta is the part of the assistant's answer the harness reads: the
@@ -24,30 +24,28 @@ type answerMeta struct {
 // harness judges any service that speaks the seed's contract, not only the
 // built-in one. It returns the outcome, the fallback reason and, for a bad
 // response, what was wrong with it.
-func classify(status int, body []byte, transportErr string) (recording.Outcome, string, string) {
+func classify(status int, body []byte, transportErr string) (contract.Outcome, contract.FallbackReason, string) {
 	if status == 0 {
-		return recording.OutcomeError, "", transportErr
+		return contract.OutcomeError, "", transportErr
 	}
 	switch status {
 	case http.StatusOK:
 		m, err := readAnswerMeta(body)
 		if err != nil {
-			return recording.OutcomeBadResponse, "", "unreadable 200 body: " + err.Error()
+			return contract.OutcomeBadResponse, "", "unreadable 200 body: " + err.Error()
 		}
 		if !m.FromFallback {
-			return recording.OutcomeUpstream, "", ""
+			return contract.OutcomeUpstream, "", ""
 		}
-		switch m.FallbackSource {
-		case "l1_cache":
-			return recording.OutcomeCache, m.FallbackReason, ""
-		case "excerpts":
-			return recording.OutcomeExcerpts, m.FallbackReason, ""
+		reason := contract.FallbackReason(m.FallbackReason)
+		if o, ok := contract.OutcomeOf(contract.FallbackSource(m.FallbackSource)); ok {
+			return o, reason, ""
 		}
-		return recording.OutcomeBadResponse, m.FallbackReason, "unknown fallback_source " + m.FallbackSource
+		return contract.OutcomeBadResponse, reason, "unknown fallback_source " + m.FallbackSource
 	case http.StatusServiceUnavailable:
-		return recording.OutcomeUnavailable, "", ""
+		return contract.OutcomeUnavailable, "", ""
 	}
-	return recording.OutcomeBadResponse, "", http.StatusText(status)
+	return contract.OutcomeBadResponse, "", http.StatusText(status)
 }
 
 // readAnswerMeta reads the metadata of a 200 answer. Every answer of a run

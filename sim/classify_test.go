@@ -5,24 +5,24 @@ import (
 	"strings"
 	"testing"
 
-	"brownout/recording"
+	"brownout/contract"
 )
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		name, body string
 		status     int
-		want       recording.Outcome
-		reason     string
+		want       contract.Outcome
+		reason     contract.FallbackReason
 	}{
-		{"upstream", `{"answer":"x","sources":[],"metadata":{"duration_ms":3,"chunks_used":5}}`, 200, recording.OutcomeUpstream, ""},
-		{"cache", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"circuit_breaker_open","fallback_source":"l1_cache"}}`, 200, recording.OutcomeCache, "circuit_breaker_open"},
-		{"excerpts", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"upstream_timeout","fallback_source":"excerpts"}}`, 200, recording.OutcomeExcerpts, "upstream_timeout"},
-		{"unknown source", `{"metadata":{"from_fallback":true,"fallback_source":"magic"}}`, 200, recording.OutcomeBadResponse, ""},
-		{"unreadable 200", `{"answer":`, 200, recording.OutcomeBadResponse, ""},
-		{"503", `{"error":"service_unavailable"}`, 503, recording.OutcomeUnavailable, ""},
-		{"500", `oops`, 500, recording.OutcomeBadResponse, ""},
-		{"transport", ``, 0, recording.OutcomeError, ""},
+		{"upstream", `{"answer":"x","sources":[],"metadata":{"duration_ms":3,"chunks_used":5}}`, 200, contract.OutcomeUpstream, ""},
+		{"cache", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"circuit_breaker_open","fallback_source":"l1_cache"}}`, 200, contract.OutcomeCache, "circuit_breaker_open"},
+		{"excerpts", `{"answer":"x","metadata":{"from_fallback":true,"fallback_reason":"upstream_timeout","fallback_source":"excerpts"}}`, 200, contract.OutcomeExcerpts, "upstream_timeout"},
+		{"unknown source", `{"metadata":{"from_fallback":true,"fallback_source":"magic"}}`, 200, contract.OutcomeBadResponse, ""},
+		{"unreadable 200", `{"answer":`, 200, contract.OutcomeBadResponse, ""},
+		{"503", `{"error":"service_unavailable"}`, 503, contract.OutcomeUnavailable, ""},
+		{"500", `oops`, 500, contract.OutcomeBadResponse, ""},
+		{"transport", ``, 0, contract.OutcomeError, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"brownout/contract"
 
-	"brownout/faults"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Time compression divides every simulated wait by K: the fake upstream's
@@ -116,11 +116,11 @@ func (t echoIDTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id := req.Header[faults.RequestIDHeader]; id != nil {
+	if id := req.Header[contract.HeaderRequestID]; id != nil {
 		if resp.Header == nil {
 			resp.Header = make(http.Header)
 		}
-		resp.Header[faults.RequestIDHeader] = id
+		resp.Header[contract.HeaderRequestID] = id
 	}
 	return resp, nil
 }
@@ -128,7 +128,7 @@ func (t echoIDTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // resultID returns the load request id of a vegeta result, "" when the
 // request got no answer.
 func resultID(res *vegeta.Result) string {
-	if v := res.Headers[faults.RequestIDHeader]; len(v) > 0 {
+	if v := res.Headers[contract.HeaderRequestID]; len(v) > 0 {
 		return v[0]
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -13,12 +14,12 @@ type liveStats struct {
 	total, fallback, unavailable atomic.Int64
 }
 
-func (s *liveStats) add(o recording.Outcome) {
+func (s *liveStats) add(o contract.Outcome) {
 	s.total.Add(1)
 	switch o {
-	case recording.OutcomeCache, recording.OutcomeExcerpts:
+	case contract.OutcomeCache, contract.OutcomeExcerpts:
 		s.fallback.Add(1)
-	case recording.OutcomeUnavailable:
+	case contract.OutcomeUnavailable:
 		s.unavailable.Add(1)
 	}
 }

@@ -14,23 +14,23 @@ import (
 	"strings"
 	"testing"
 
-	"brownout/recording"
+	"brownout/contract"
 )
 
 // outcomeShares returns, per phase, the share of each outcome.
-func outcomeShares(lr *loadedRun) map[string]map[recording.Outcome]float64 {
-	counts := map[string]map[recording.Outcome]int{}
+func outcomeShares(lr *loadedRun) map[string]map[contract.Outcome]float64 {
+	counts := map[string]map[contract.Outcome]int{}
 	totals := map[string]int{}
 	for _, r := range lr.requests {
 		if counts[r.Phase] == nil {
-			counts[r.Phase] = map[recording.Outcome]int{}
+			counts[r.Phase] = map[contract.Outcome]int{}
 		}
 		counts[r.Phase][r.Outcome]++
 		totals[r.Phase]++
 	}
-	out := map[string]map[recording.Outcome]float64{}
+	out := map[string]map[contract.Outcome]float64{}
 	for p, m := range counts {
-		out[p] = map[recording.Outcome]float64{}
+		out[p] = map[contract.Outcome]float64{}
 		for o, n := range m {
 			out[p][o] = float64(n) / float64(totals[p])
 		}
@@ -71,7 +71,7 @@ func TestTimeCompressionAgrees(t *testing.T) {
 	sa, sb := outcomeShares(a), outcomeShares(b)
 	worst := 0.0
 	for _, p := range sc.Phases {
-		for _, o := range recording.Outcomes {
+		for _, o := range contract.Outcomes {
 			d := math.Abs(sa[p.Name][o] - sb[p.Name][o])
 			worst = max(worst, d)
 			if d > 0.03 {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -83,7 +84,7 @@ type Progress struct {
 	Elapsed     time.Duration
 	Total       time.Duration
 	Rate        float64 // requests per scenario second over the last interval
-	Breaker     string
+	Breaker     contract.State
 	Requests    int64
 	Fallback    float64 // share of fallback answers over the last interval
 	Unavailable float64 // share of 503s over the last interval

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -79,7 +80,7 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun,
 	reset := sc.Breaker.ResetTimeout.D()
 	outage := phaseSpan(t, lr.header, "outage")
 
-	if len(lr.transitions) == 0 || lr.transitions[0].To != recording.StateOpen {
+	if len(lr.transitions) == 0 || lr.transitions[0].To != contract.StateOpen {
 		t.Fatalf("first transition should be into open, got %+v", lr.transitions)
 	}
 	firstOpen := lr.transitions[0].T
@@ -117,7 +118,7 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun,
 
 	// 2. No upstream call arrives while the breaker is open.
 	for _, c := range lr.calls {
-		if c.Breaker == recording.StateOpen {
+		if c.Breaker == contract.StateOpen {
 			t.Errorf("upstream call while open: %+v", c)
 		}
 	}
@@ -126,7 +127,7 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun,
 	//    the first trip, ±1.
 	probes := 0
 	for _, tr := range lr.transitions {
-		if tr.To == recording.StateHalfOpen && tr.T >= outage.Start && tr.T < outage.End {
+		if tr.To == contract.StateHalfOpen && tr.T >= outage.Start && tr.T < outage.End {
 			probes++
 		}
 	}
@@ -138,7 +139,7 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun,
 	// 4. After recovery the breaker closes, and answers come from the
 	//    upstream again.
 	last := lr.transitions[len(lr.transitions)-1]
-	if last.To != recording.StateClosed {
+	if last.To != contract.StateClosed {
 		t.Errorf("last transition %+v, want into closed", last)
 		failures := map[string]int{}
 		for _, c := range lr.calls {
@@ -152,7 +153,7 @@ func checkBreakerInvariants(t *testing.T, sc *scenarios.Scenario, lr *loadedRun,
 	for _, r := range lr.requests {
 		if r.T > last.T+time.Second {
 			tail++
-			if r.Outcome == recording.OutcomeUpstream || r.Outcome == recording.OutcomeCache {
+			if r.Outcome == contract.OutcomeUpstream || r.Outcome == contract.OutcomeCache {
 				upstream++
 			}
 		}
@@ -301,7 +302,7 @@ func TestLoopbackRun(t *testing.T) {
 	}
 	opens := 0
 	for _, tr := range lr.transitions {
-		if tr.To == recording.StateOpen {
+		if tr.To == contract.StateOpen {
 			opens++
 		}
 	}
@@ -309,7 +310,7 @@ func TestLoopbackRun(t *testing.T) {
 		t.Error("the breaker never opened during a 2 s hard outage")
 	}
 	for _, c := range lr.calls {
-		if c.Breaker == recording.StateOpen {
+		if c.Breaker == contract.StateOpen {
 			t.Errorf("upstream call sent while the breaker was open: %+v", c)
 		}
 	}

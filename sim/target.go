@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"brownout/assistant"
+	"brownout/contract"
 	"brownout/scenarios"
 )
 
@@ -68,7 +69,8 @@ type Endpoints struct {
 
 // Transition is a breaker's change of state as a target reports it.
 type Transition struct {
-	Breaker, From, To string
+	Breaker  string
+	From, To contract.State
 	// At is when the change happened, or, for a change seen from
 	// outside, the latest time it can have happened.
 	At time.Time
@@ -101,7 +103,7 @@ func (b builtin) Start(_ context.Context, w Wiring) (Running, error) {
 			h = b.wrap(svc)
 		}
 		return &builtinRunning{endpoints: Endpoints{
-			QueryURLs: []string{"http://assistant.invalid" + assistant.PathQuery},
+			QueryURLs: []string{"http://assistant.invalid" + contract.PathQuery},
 			Transport: handlerTransport{h: h},
 		}}, nil
 	}
@@ -109,7 +111,7 @@ func (b builtin) Start(_ context.Context, w Wiring) (Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &builtinRunning{endpoints: Endpoints{QueryURLs: []string{"http://" + l.Addr().String() + assistant.PathQuery}}}
+	r := &builtinRunning{endpoints: Endpoints{QueryURLs: []string{"http://" + l.Addr().String() + contract.PathQuery}}}
 	r.servers.serve(l, svc.Serve)
 	return r, nil
 }

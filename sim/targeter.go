@@ -15,7 +15,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"brownout/assistant"
-	"brownout/faults"
+	"brownout/contract"
 )
 
 // LoadQueries returns the query set named by a scenario's load.queries:
@@ -92,25 +92,20 @@ func (q *questionSource) Next() string {
 	return s
 }
 
-// queryRequest is the assistant's request body.
-type queryRequest struct {
-	Question string `json:"question"`
-}
-
 // newTargeter returns a vegeta.Targeter that posts questions to the
 // query endpoints, one after the other, each with its own X-Request-Id.
 func newTargeter(urls []string, src *questionSource, ids *requestIDs) vegeta.Targeter {
 	contentType := []string{"application/json"}
 	var next atomic.Uint64
 	return func(t *vegeta.Target) error {
-		body, err := json.Marshal(queryRequest{Question: src.Next()})
+		body, err := json.Marshal(contract.QueryRequest{Question: src.Next()})
 		if err != nil {
 			return err
 		}
 		t.Method = "POST"
 		t.URL = urls[(next.Add(1)-1)%uint64(len(urls))]
 		t.Body = body
-		t.Header = http.Header{"Content-Type": contentType, faults.RequestIDHeader: {ids.next()}}
+		t.Header = http.Header{"Content-Type": contentType, contract.HeaderRequestID: {ids.next()}}
 		return nil
 	}
 }

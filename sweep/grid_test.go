@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -110,7 +111,7 @@ func TestTimeToCloseRecovery(t *testing.T) {
 	}
 	s := time.Second
 	phases := []recording.PhaseSpan{{Name: "healthy", Start: 0, End: 60 * s}, {Name: "outage", Start: 60 * s, End: 150 * s}, {Name: "recovery", Start: 150 * s, End: 270 * s}}
-	tr := func(at time.Duration, from, to string) recording.Transition {
+	tr := func(at time.Duration, from, to contract.State) recording.Transition {
 		return recording.Transition{T: at, Breaker: "b", From: from, To: to}
 	}
 	tests := []struct {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/reports"
 	"brownout/scenarios"
@@ -112,10 +113,10 @@ func runValues(dir string, sc *scenarios.Scenario, sum *reports.Summary) ([]Valu
 	probes := 0
 	firstOpen := time.Duration(math.MaxInt64)
 	for _, tr := range trs {
-		if tr.To == recording.StateHalfOpen {
+		if tr.To == contract.StateHalfOpen {
 			probes++
 		}
-		if tr.To == recording.StateOpen && tr.T < firstOpen {
+		if tr.To == contract.StateOpen && tr.T < firstOpen {
 			firstOpen = tr.T
 		}
 	}
@@ -151,7 +152,7 @@ func timeToCloseRecovery(sc *scenarios.Scenario, phases []recording.PhaseSpan, t
 	} else {
 		for i := len(phases) - 1; i >= 0 && rec < 0; i-- {
 			for _, tr := range trs {
-				if tr.To == recording.StateClosed && tr.T >= phases[i].Start && tr.T < phases[i].End {
+				if tr.To == contract.StateClosed && tr.T >= phases[i].Start && tr.T < phases[i].End {
 					rec = i
 					break
 				}
@@ -164,7 +165,7 @@ func timeToCloseRecovery(sc *scenarios.Scenario, phases []recording.PhaseSpan, t
 	p := phases[rec]
 	// The state at the phase's start, per breaker: a run with several
 	// breakers (per-endpoint scope) is closed when all of them are.
-	state := map[string]string{}
+	state := map[string]contract.State{}
 	for _, tr := range trs {
 		if tr.T <= p.Start {
 			state[tr.Breaker] = tr.To
@@ -172,7 +173,7 @@ func timeToCloseRecovery(sc *scenarios.Scenario, phases []recording.PhaseSpan, t
 	}
 	open := map[string]bool{}
 	for b, s := range state {
-		if s != recording.StateClosed {
+		if s != contract.StateClosed {
 			open[b] = true
 		}
 	}
@@ -183,7 +184,7 @@ func timeToCloseRecovery(sc *scenarios.Scenario, phases []recording.PhaseSpan, t
 		if tr.T <= p.Start || tr.T >= p.End {
 			continue
 		}
-		if tr.To == recording.StateClosed {
+		if tr.To == contract.StateClosed {
 			delete(open, tr.Breaker)
 		} else {
 			open[tr.Breaker] = true

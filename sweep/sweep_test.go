@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"brownout/contract"
 	"brownout/recording"
 	"brownout/scenarios"
 	"brownout/sim"
@@ -44,7 +45,7 @@ func outageProbes(t *testing.T, dir string) int {
 	}
 	n := 0
 	for _, tr := range trs {
-		if tr.To == recording.StateHalfOpen && tr.T >= outage.Start && tr.T < outage.End {
+		if tr.To == contract.StateHalfOpen && tr.T >= outage.Start && tr.T < outage.End {
 			n++
 		}
 	}

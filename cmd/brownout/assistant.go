@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"brownout/assistant"
+	"brownout/contract"
 )
 
 // assistantGetenv reads the environment for `brownout assistant`; tests may
@@ -130,7 +131,7 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "brownout assistant: listening on http://%s (upstream %s, mode %s, breaker %s, call timeout %v)\n",
 		l.Addr(), cfg.UpstreamURL, cfg.Mode, breakerDesc, cfg.CallTimeout)
 	fmt.Fprintf(stdout, "try: curl -s -X POST http://%s%s -H 'Content-Type: application/json' -d '{\"question\":\"What is a circuit breaker?\"}'\n",
-		l.Addr(), assistant.PathQuery)
+		l.Addr(), contract.PathQuery)
 
 	start := time.Now()
 	if err := svc.Serve(ctx, l); err != nil {

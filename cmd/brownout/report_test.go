@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 )
 
@@ -35,9 +36,9 @@ thresholds:
 	}
 	for i := range 200 {
 		at := time.Duration(i) * 100 * time.Millisecond
-		phase, out, br := "ok", recording.OutcomeUpstream, recording.StateClosed
+		phase, out, br := "ok", contract.OutcomeUpstream, contract.StateClosed
 		if at >= 10*time.Second {
-			phase, out, br = "down", recording.OutcomeExcerpts, recording.StateOpen
+			phase, out, br = "down", contract.OutcomeExcerpts, contract.StateOpen
 		}
 		if err := w.Request(recording.Request{Seq: uint64(i + 1), T: at, Latency: 5 * time.Millisecond, Status: 200, Outcome: out, Phase: phase, Breaker: br}); err != nil {
 			t.Fatal(err)
