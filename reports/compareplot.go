@@ -100,7 +100,7 @@ func (c *Comparison) compareBreakerChart(runs []compareSeries) chart {
 	s0.timeAxis(p, false)
 	p.Y.Label.Text = "breaker state"
 	p.Y.Min, p.Y.Max = -0.35, 2.45
-	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "closed"}, {Value: 1, Label: "half-open"}, {Value: 2, Label: "open"}}
+	p.Y.Tick.Marker = stateTicks()
 	p.Add(runs[0].rec.phaseBands(s0))
 	lg := newLegend()
 	cols := []color.Color{oiBlack, oiBlue}

@@ -276,16 +276,22 @@ var openShade = color.NRGBA{0xD5, 0x5E, 0x00, 0x2E}
 
 // ---- breaker panel ----
 
+// stateTicks label a breaker-state axis: closed at 0, half-open at 1, open
+// at 2, as stateIndex places them.
+func stateTicks() plot.ConstantTicks {
+	t := make(plot.ConstantTicks, len(stateNames))
+	for i, n := range stateNames {
+		t[i] = plot.Tick{Value: float64(i), Label: n.String()}
+	}
+	return t
+}
+
 func (r *Recording) breakerChart(s *series, title string) chart {
 	p := newPlot(title)
 	s.timeAxis(p, true)
 	p.Y.Label.Text = "breaker state"
 	p.Y.Min, p.Y.Max = -0.35, 2.45
-	p.Y.Tick.Marker = plot.ConstantTicks{
-		{Value: float64(stClosed), Label: stateNames[stClosed].String()},
-		{Value: float64(stHalfOpen), Label: stateNames[stHalfOpen].String()},
-		{Value: float64(stOpen), Label: stateNames[stOpen].String()},
-	}
+	p.Y.Tick.Marker = stateTicks()
 	p.Add(r.phaseBands(s))
 	lg := newLegend()
 
