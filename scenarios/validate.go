@@ -271,8 +271,13 @@ func (v *validator) load(path string, l, base *LoadSpec) {
 		v.rateSpec(join(path, "rate"), &l.Rate)
 	}
 	if base == nil || l.Queries != base.Queries {
-		if strings.TrimSpace(l.Queries) == "" {
+		switch {
+		case strings.TrimSpace(l.Queries) == "":
 			v.errorf(join(path, "queries"), "empty; want builtin or the path of a text file with one question per line")
+		case l.Queries != QueriesBuiltin:
+			if _, err := ReadQueries(l.Queries); err != nil {
+				v.errorf(join(path, "queries"), "%v", err)
+			}
 		}
 	}
 	if base == nil || l.RepeatRatio != base.RepeatRatio {

@@ -1,14 +1,10 @@
 package sim
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -16,31 +12,20 @@ import (
 
 	"brownout/assistant"
 	"brownout/contract"
+	"brownout/scenarios"
 )
 
 // LoadQueries returns the query set named by a scenario's load.queries:
 // "builtin" (or empty) for the built-in assistant's sample questions, which
-// its embedded corpus answers, or a path to a text file with one question
-// per line (blank lines and lines starting with # are skipped).
+// its embedded corpus answers, or a path to a text file read by
+// [scenarios.ReadQueries] (the same rules `brownout validate` applies).
 func LoadQueries(spec string) ([]string, error) {
-	if spec == "" || spec == "builtin" {
+	if spec == "" || spec == scenarios.QueriesBuiltin {
 		return assistant.SampleQuestions(), nil
 	}
-	b, err := os.ReadFile(spec)
+	qs, err := scenarios.ReadQueries(spec)
 	if err != nil {
 		return nil, fmt.Errorf("queries: %w", err)
-	}
-	var qs []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		qs = append(qs, line)
-	}
-	if len(qs) == 0 {
-		return nil, fmt.Errorf("queries %q: no questions", spec)
 	}
 	return qs, nil
 }

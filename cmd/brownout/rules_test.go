@@ -28,6 +28,8 @@ func TestValidateRefusesWhatRunRefuses(t *testing.T) {
 		{"time scale too low", "time_scale: 0.000000001", ":2:13: time_scale: time scale 1e-09 is too low"},
 		{"rate", "load: {rate: 2000000/s}", ":2:14: load.rate.rate: found 2e+06/s"},
 		{"syntax", "breaker:\n  enabled: true\n    policy: ratio", ":4:5: invalid YAML: key \"policy\" is indented more"},
+		{"missing question file", "load: {queries: /nonexistent/q.txt}", ":2:17: load.queries: cannot read the question file"},
+		{"a device as question file", "load: {queries: /dev/zero}", ":2:17: load.queries: /dev/zero is not a regular file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := "name: rules\n" + tc.yaml + "\n"
