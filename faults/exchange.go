@@ -48,11 +48,18 @@ type exchange struct {
 
 	status int   // HTTP status sent, 0 if none
 	bytes  int64 // body bytes sent
+
+	delay  time.Duration // planned holds so far (sleeps asked for, a hang's max)
+	queued time.Duration // time spent waiting for a capacity slot
+	noSlot bool          // waited for a slot and left without one
 }
 
 // sleep waits d, or less if the client goes away or the server stops; it
 // reports whether the full time passed.
 func (ex *exchange) sleep(d time.Duration) bool {
+	if d > 0 {
+		ex.delay += d
+	}
 	if d <= 0 {
 		return ex.r.Context().Err() == nil
 	}
@@ -74,6 +81,7 @@ func (ex *exchange) hang(max time.Duration) {
 	if h := ex.s.testHookHang; h != nil {
 		h()
 	}
+	ex.delay += max
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {

@@ -79,8 +79,11 @@ func (s *Server) serveInference(ex *exchange) {
 func (s *Server) serveModel(ex *exchange) {
 	p := ex.phase
 	if p.limit != nil {
+		q0 := time.Now()
 		ok := p.limit.acquire(ex.r.Context(), s.stopCtx.Done(), s.stats)
+		ex.queued = time.Since(q0)
 		if !ok {
+			ex.noSlot = true
 			if ex.r.Context().Err() == nil && s.stopCtx.Err() == nil {
 				ex.respond(http.StatusTooManyRequests, ctJSON, overloadedBody)
 			}

@@ -42,6 +42,21 @@ type Call struct {
 	Status int
 	// Duration is the time from arrival until the server was done.
 	Duration time.Duration
+	// Delay is how long the server meant to hold the call on purpose: its
+	// sampled latency and token pacing, a latency fault's extra delay, a
+	// slow body's pacing, a hang's maximum. Duration − Delay − Queued is
+	// the server's own overhead, and a call that ended early (the client
+	// gave up) has a Duration shorter than Delay; a harness compares the
+	// two to tell timeouts the scenario asked for from timeouts caused by a
+	// slow machine.
+	Delay time.Duration
+	// Queued is how long the call waited for a capacity slot; for a call
+	// that never got one (queue full, or the client left first), the time
+	// it spent in line.
+	Queued time.Duration
+	// GotSlot is false for a call the capacity limit turned away (queue
+	// full) or that left the queue without being served; true otherwise.
+	GotSlot bool
 	// Bytes counts the response body bytes sent.
 	Bytes int64
 	// RequestID is the caller's X-Request-Id header, "" when absent. It
@@ -385,6 +400,7 @@ func (s *Server) record(ex *exchange, seq uint64) {
 		Seq: seq, At: ex.arrival, Phase: ex.phase.name, Route: ex.route, Fault: ex.fault,
 		Status: ex.status, Duration: time.Since(ex.arrival), Bytes: ex.bytes,
 		RequestID: ex.r.Header.Get(contract.HeaderRequestID),
+		Delay:     ex.delay, Queued: ex.queued, GotSlot: !ex.noSlot,
 	}
 	s.stats.add(&c)
 	if s.observe != nil {

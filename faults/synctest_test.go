@@ -287,3 +287,64 @@ func TestKeepAliveVirtual(t *testing.T) {
 		}
 	})
 }
+
+// TestCallDelay: a call reports the delay it was planned to have, whether
+// or not the client waited for all of it, and the time it spent waiting
+// for a capacity slot.
+func TestCallDelay(t *testing.T) {
+	cfg := Config{Phases: []Phase{{Name: "p", TTFT: fixed(300 * time.Millisecond), PerToken: fixed(20 * time.Millisecond),
+		Concurrency: 1, Queue: 1}}}
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan Call, 4)
+		s, err := New(cfg, WithCallObserver(func(c Call) { got <- c }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		c := &http.Client{Transport: s.RoundTripper()}
+		const planned = 300*time.Millisecond + 5*20*time.Millisecond // max_tokens 6
+
+		// Three calls at once: one is served, one waits its turn, one
+		// finds the queue full.
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				if resp, err := post(c, "http://fake/v1/chat/completions", chatBody); err == nil {
+					readAll(resp.Body)
+				}
+			})
+			synctest.Wait()
+		}
+		wg.Wait()
+		calls := []Call{<-got, <-got, <-got}
+		want := []struct {
+			status        int
+			delay, queued time.Duration
+			gotSlot       bool
+			duration      time.Duration
+		}{
+			{http.StatusTooManyRequests, 0, 0, false, 0},
+			{http.StatusOK, planned, 0, true, planned},
+			{http.StatusOK, planned, planned, true, 2 * planned},
+		}
+		for i, w := range want {
+			c := calls[i]
+			if c.Status != w.status || c.Delay != w.delay || c.Queued != w.queued || c.GotSlot != w.gotSlot || c.Duration != w.duration {
+				t.Errorf("call %d = status %d delay %v queued %v slot %v duration %v, want %+v",
+					i, c.Status, c.Delay, c.Queued, c.GotSlot, c.Duration, w)
+			}
+		}
+
+		// A client that gives up after 100 ms: the call still reports the
+		// 400 ms it was planned to take.
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://fake/v1/chat/completions", strings.NewReader(chatBody))
+		if _, err := c.Do(req); err == nil {
+			t.Error("want a timeout")
+		}
+		if call := <-got; call.Delay != planned || call.Duration != 100*time.Millisecond || call.Status != 0 {
+			t.Errorf("abandoned call = %+v, want delay %v, duration 100ms, no status", call, planned)
+		}
+	})
+}

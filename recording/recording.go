@@ -99,6 +99,10 @@ type Header struct {
 	Complete     bool              `json:"complete"`    // false while running or after a crash
 	Interrupted  bool              `json:"interrupted"` // stopped early by a signal or cancellation
 	Counts       Counts            `json:"counts"`
+
+	// Distortion is what the run measured of whether this machine kept up
+	// with its time scale; nil in recordings made before it existed.
+	Distortion *Distortion `json:"distortion,omitempty"`
 }
 
 // PhaseAt returns the name of the phase in effect at scenario time t; the

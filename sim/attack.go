@@ -38,6 +38,7 @@ func (p *play) attack() {
 
 	p.t0 = time.Now()
 	p.fake.StartTimeline(p.t0)
+	p.meter.start()
 	p.watch()
 	p.results = p.atk.Attack(newTargeter(ep.QueryURLs, src, &requestIDs{}), p.pacer, p.pacer.Duration()+time.Millisecond, p.sc.Name)
 	p.progressDone = p.startProgress(p.sc, &p.header, p.k, p.t0, p.hist, &p.stats)
@@ -66,6 +67,7 @@ func (p *play) collect(ctx context.Context) {
 		case res, ok := <-p.results:
 			if !ok {
 				p.elapsed = time.Since(p.t0)
+				p.meter.stop()
 				return
 			}
 			p.record(res)
@@ -109,13 +111,18 @@ func (p *play) finish() (*Result, error) {
 	if !p.stoppedAt.IsZero() {
 		covered = min(covered, p.stoppedAt.Sub(p.t0))
 	}
+	distortion := p.meter.finish(p.sc, &p.header, p.pacer, covered)
+	if p.rec != nil {
+		p.rec.SetDistortion(distortion)
+	}
 	if err := errors.Join(p.recErr, p.closeRecording(p.toScenario(covered))); err != nil {
 		return nil, err
 	}
 	if p.watchErr != nil {
 		return nil, p.watchErr
 	}
-	out := &Result{Dir: p.outDir, Interrupted: p.interrupted, Requests: p.stats.total.Load(), Warnings: p.warnings}
+	out := &Result{Dir: p.outDir, Interrupted: p.interrupted, Requests: p.stats.total.Load(), Warnings: p.warnings,
+		Distortion: distortion}
 	if p.outDir != "" {
 		h, err := recording.ReadHeader(p.outDir)
 		if err != nil {

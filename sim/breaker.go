@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"sync"
@@ -73,6 +75,7 @@ type stampTransport struct {
 	next    http.RoundTripper
 	hist    *breakerHistory
 	waits   *waitLedger
+	meter   *distortionMeter
 	seq     atomic.Uint64
 	pending sync.Map // request id -> breaker state when sent
 }
@@ -89,17 +92,32 @@ func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r2 := *req
 	r2.Header = req.Header.Clone()
 	r2.Header.Set(contract.HeaderRequestID, id)
-	if t.waits == nil || loadID == "" {
+	if t.waits == nil && t.meter == nil {
 		return t.next.RoundTrip(&r2)
 	}
 	start := time.Now()
 	resp, err := t.next.RoundTrip(&r2)
 	if err != nil {
-		t.waits.add(loadID, time.Since(start))
+		t.ended(req, loadID, id, start, false)
 		return nil, err
 	}
-	resp.Body = &timedBody{ReadCloser: resp.Body, done: func() { t.waits.add(loadID, time.Since(start)) }}
+	body := &timedBody{ReadCloser: resp.Body}
+	body.done = func() { t.ended(req, loadID, id, start, body.eof) }
+	resp.Body = body
 	return resp, nil
+}
+
+// ended books the wait of upstream call id, sent for load request loadID
+// at start; completed says its answer was read to the end.
+func (t *stampTransport) ended(req *http.Request, loadID, id string, start time.Time, completed bool) {
+	wait := time.Since(start)
+	if t.waits != nil {
+		t.waits.add(loadID, wait)
+	}
+	if t.meter != nil {
+		timedOut := errors.Is(req.Context().Err(), context.DeadlineExceeded) && wait >= t.meter.callTimeout
+		t.meter.clientSide(id, wait, timedOut, completed && !timedOut)
+	}
 }
 
 // stateOf returns the breaker state when the call with this id was sent,

@@ -65,11 +65,20 @@ func (l *waitLedger) take(id string) time.Duration {
 
 // timedBody calls done once, when the body is closed: the end of an
 // upstream call's wait, since the assistant reads the body to its end
-// before closing it.
+// before closing it. eof says the whole body was read.
 type timedBody struct {
 	io.ReadCloser
 	once sync.Once
+	eof  bool
 	done func()
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
 }
 
 func (b *timedBody) Close() error {
@@ -142,12 +151,13 @@ func clientTimedOut(res *vegeta.Result) bool {
 }
 
 // simulatedWait is the part of a result's real latency spent waiting on
-// something simulated: its upstream calls as booked in the ledger, or all
-// of it when the client timed out.
-func simulatedWait(res *vegeta.Result, waits *waitLedger) time.Duration {
+// something simulated: its upstream calls as booked in the ledger, or, when
+// the client gave up, its timeout (the time the client's timer fired late
+// is the machine's, not the scenario's).
+func simulatedWait(res *vegeta.Result, waits *waitLedger, clientTimeout time.Duration) time.Duration {
 	w := waits.take(resultID(res))
 	if clientTimedOut(res) {
-		return res.Latency
+		return min(res.Latency, clientTimeout)
 	}
 	return w
 }

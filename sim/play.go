@@ -39,6 +39,7 @@ type play struct {
 	hist  *breakerHistory
 	stamp *stampTransport
 	waits *waitLedger // upstream waits of each load request (in-process targets)
+	meter *distortionMeter
 
 	// fake upstream
 	fake           *faults.Server
@@ -82,7 +83,8 @@ func (r *runner) prepare(sc *scenarios.Scenario) (*play, error) {
 	}
 	p.hist = newBreakerHistory(sc.Breaker.Enabled)
 	p.waits = newWaitLedger()
-	p.stamp = &stampTransport{hist: p.hist, waits: p.waits}
+	p.meter = newDistortionMeter(p.scaled, p.k, !r.inMemory)
+	p.stamp = &stampTransport{hist: p.hist, waits: p.waits, meter: p.meter}
 	return p, nil
 }
 
@@ -152,6 +154,7 @@ func (p *play) transition(tr Transition) {
 // the moment it was sent.
 func (p *play) upstreamCall(c faults.Call) {
 	state := p.stamp.stateOf(&c)
+	p.meter.fakeSide(&c)
 	if p.rec == nil {
 		return
 	}
@@ -203,6 +206,7 @@ func (p *play) cleanup() {
 	if p.cancelInFlight != nil {
 		p.cancelInFlight()
 	}
+	p.meter.stop()
 	p.stop()
 	if !p.recClosed {
 		p.closeRecording(0)

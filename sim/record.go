@@ -39,11 +39,12 @@ func (p *play) openRecording() error {
 func (p *play) record(res *vegeta.Result) {
 	out, reason, why := classify(int(res.Code), res.Body, res.Error)
 	p.stats.add(out)
-	latency := scenarioLatency(res.Latency, simulatedWait(res, p.waits), p.k)
+	latency := scenarioLatency(res.Latency, simulatedWait(res, p.waits, p.scaled.Load.Timeout.D()), p.k)
+	start := p.toScenario(res.Timestamp.Sub(p.t0))
+	p.meter.request(p.header.PhaseAt(start))
 	if p.rec == nil {
 		return
 	}
-	start := p.toScenario(res.Timestamp.Sub(p.t0))
 	p.keepErr(p.rec.Request(recording.Request{
 		Seq: res.Seq + 1, T: start, Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
 		Outcome: out, Reason: reason, Phase: p.header.PhaseAt(start),

@@ -76,6 +76,10 @@ type Result struct {
 	// Warnings are problems that did not invalidate the recording, such as
 	// a server that had to cancel requests to shut down.
 	Warnings []string
+	// Distortion says whether this machine kept up with the time scale;
+	// when Distortion.Distorted, the recording shows the machine's limits
+	// rather than the scenario, and callers must say so loudly.
+	Distortion *recording.Distortion
 }
 
 // Progress is a snapshot of a run in progress, in scenario time.

@@ -1,0 +1,45 @@
+package recording
+
+import "time"
+
+// Distortion is what a time-compressed run measured of its own honesty:
+// whether this machine kept up with the compressed scenario, so that the
+// recording shows the scenario and not the machine. A run is Distorted
+// when any check is beyond its limit; Reasons then say which, in words a
+// user can act on. Durations are scenario time.
+type Distortion struct {
+	Distorted bool     `json:"distorted"`
+	Reasons   []string `json:"reasons,omitempty"`
+	// Tolerance is the scenario time a timing error may reach: a tenth of
+	// the shortest duration that decides a breaker transition (call
+	// timeout, reset timeout, client timeout, shortest phase).
+	Tolerance time.Duration `json:"tolerance_ns"`
+
+	// TargetRequests is how many requests the rate pattern asked for in
+	// the time the run covered; SentRequests how many were sent.
+	// AchievedRateRatio is the lowest per-phase ratio of the two.
+	TargetRequests    int64   `json:"target_requests"`
+	SentRequests      int64   `json:"sent_requests"`
+	AchievedRateRatio float64 `json:"achieved_rate_ratio"`
+
+	// UpstreamCalls counts the calls joined with the fake's log.
+	// TimedOutCalls hit the breaker's call timeout; ContentionTimeouts are
+	// those among them whose planned delay (and queue wait) was shorter
+	// than the timeout: the machine, not the scenario, made them late.
+	UpstreamCalls      int64 `json:"upstream_calls"`
+	TimedOutCalls      int64 `json:"timed_out_calls"`
+	ContentionTimeouts int64 `json:"contention_timeouts"`
+	// UpstreamSlowdown is how much longer completed upstream calls kept
+	// the assistant waiting than the fake planned (delay plus queue
+	// wait), as a fraction: 0.05 means 5% slower than the scenario says.
+	UpstreamSlowdown float64 `json:"upstream_slowdown"`
+
+	// TimerLatenessP99 and TimerLatenessMax are how late a probe timer
+	// fired, like the breaker's and the fake's timers, in scenario time.
+	TimerLatenessP99 time.Duration `json:"timer_lateness_p99_ns"`
+	TimerLatenessMax time.Duration `json:"timer_lateness_max_ns"`
+}
+
+// SetDistortion records the run's distortion checks in the header written
+// by Close.
+func (w *Writer) SetDistortion(d *Distortion) { w.header.Distortion = d }

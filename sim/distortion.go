@@ -1,0 +1,279 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"brownout/faults"
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+// Limits of the distortion checks. A run beyond any of them is flagged as
+// distorted: its recording shows this machine's limits rather than the
+// scenario.
+const (
+	// MinAchievedRate is the lowest share of a phase's target request rate
+	// the load generator may achieve.
+	MinAchievedRate = 0.95
+	// MaxContentionTimeoutShare is the largest share of upstream calls
+	// that may time out although the fake meant to answer them in time.
+	MaxContentionTimeoutShare = 0.005
+	// MaxUpstreamSlowdown is how much longer than planned upstream calls
+	// may keep the assistant waiting, on average, as a fraction.
+	MaxUpstreamSlowdown = 0.10
+	// toleranceShare is the share of the shortest deciding duration that
+	// a timing error may reach (see recording.Distortion.Tolerance).
+	toleranceShare = 0.10
+	// probeEvery is the real period of the timer probe.
+	probeEvery = 2 * time.Millisecond
+	// minPhaseHits is the fewest expected requests for which a phase's
+	// achieved rate is judged; below it one request is a large share.
+	minPhaseHits = 20
+)
+
+// Tolerance returns the scenario time a timing error may reach in sc: a
+// tenth of the shortest duration that decides a breaker transition.
+func Tolerance(sc *scenarios.Scenario) time.Duration {
+	shortest := time.Duration(0)
+	consider := func(d time.Duration) {
+		if d > 0 && (shortest == 0 || d < shortest) {
+			shortest = d
+		}
+	}
+	consider(sc.Breaker.CallTimeout.D())
+	consider(sc.Breaker.ResetTimeout.D())
+	consider(sc.Breaker.Interval.D())
+	consider(sc.Load.Timeout.D())
+	for _, p := range sc.Phases {
+		consider(p.Duration.D())
+		consider(p.Load.Timeout.D())
+	}
+	return time.Duration(float64(shortest) * toleranceShare)
+}
+
+// distortionMeter gathers, while a run plays, what says whether this
+// machine kept up with the time scale: upstream calls joined with the
+// fake's log, a timer probe's lateness and the requests sent per phase.
+type distortionMeter struct {
+	k           float64
+	callTimeout time.Duration // real
+
+	mu         sync.Mutex
+	halves     map[string]callHalf // upstream call id -> what is known so far
+	calls      int64
+	timedOut   int64
+	contention int64
+	waitSum    time.Duration
+	planSum    time.Duration
+	sent       map[string]int64 // phase -> requests sent in it
+
+	probe     *timerProbe
+	probeStop chan struct{}
+	probeDone chan struct{}
+}
+
+// callHalf is one side of an upstream call: what the assistant's side saw
+// (client) or what the fake logged (fake).
+type callHalf struct {
+	client, fake bool
+	wait         time.Duration // real time the assistant waited
+	timedOut     bool          // the call ran out of its call timeout
+	completed    bool          // the body was read to the end
+	planned      time.Duration // fake: delay plus queue wait
+	gotSlot      bool
+}
+
+// newDistortionMeter measures a run of real (the compressed scenario) at
+// time scale k; probe is false in virtual time, where timers are exact.
+func newDistortionMeter(real *scenarios.Scenario, k float64, probe bool) *distortionMeter {
+	m := &distortionMeter{k: k, callTimeout: real.Breaker.CallTimeout.D(),
+		halves: make(map[string]callHalf), sent: make(map[string]int64)}
+	if probe {
+		m.probe = &timerProbe{}
+	}
+	return m
+}
+
+// start starts the timer probe.
+func (m *distortionMeter) start() {
+	if m.probe == nil {
+		return
+	}
+	m.probeStop, m.probeDone = make(chan struct{}), make(chan struct{})
+	go m.probe.run(probeEvery, m.probeStop, m.probeDone)
+}
+
+// stop stops the timer probe.
+func (m *distortionMeter) stop() {
+	if m.probeStop != nil {
+		close(m.probeStop)
+		<-m.probeDone
+		m.probeStop = nil
+	}
+}
+
+// request counts a request sent in phase.
+func (m *distortionMeter) request(phase string) {
+	m.mu.Lock()
+	m.sent[phase]++
+	m.mu.Unlock()
+}
+
+// clientSide records the assistant's side of upstream call id.
+func (m *distortionMeter) clientSide(id string, wait time.Duration, timedOut, completed bool) {
+	m.join(id, callHalf{client: true, wait: wait, timedOut: timedOut, completed: completed})
+}
+
+// fakeSide records the fake's log entry of an upstream call.
+func (m *distortionMeter) fakeSide(c *faults.Call) {
+	m.join(c.RequestID, callHalf{fake: true, planned: c.Delay + c.Queued, gotSlot: c.GotSlot})
+}
+
+func (m *distortionMeter) join(id string, h callHalf) {
+	if id == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	other, ok := m.halves[id]
+	if !ok {
+		m.halves[id] = h
+		return
+	}
+	delete(m.halves, id)
+	if h.fake {
+		h.planned, h.gotSlot, h.fake = other.planned, other.gotSlot, true
+		h.client, h.wait, h.timedOut, h.completed = other.client, other.wait, other.timedOut, other.completed
+	} else {
+		h.planned, h.gotSlot, h.fake = other.planned, other.gotSlot, true
+	}
+	m.judge(h)
+}
+
+// judge counts one joined call.
+func (m *distortionMeter) judge(h callHalf) {
+	m.calls++
+	switch {
+	case h.timedOut:
+		m.timedOut++
+		if h.gotSlot && h.planned < m.callTimeout {
+			m.contention++
+		}
+	case h.completed && h.planned > 0:
+		m.waitSum += h.wait
+		m.planSum += h.planned
+	}
+}
+
+// finish computes the checks of a run whose header is h and that covered
+// real time covered of the pacer's pattern.
+func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pacer *PhasePacer, covered time.Duration) *recording.Distortion {
+	m.stop()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := &recording.Distortion{
+		Tolerance:          Tolerance(sc),
+		UpstreamCalls:      m.calls,
+		TimedOutCalls:      m.timedOut,
+		ContentionTimeouts: m.contention,
+		AchievedRateRatio:  1,
+	}
+	toScenario := func(x time.Duration) time.Duration { return time.Duration(float64(x) * m.k) }
+	// Achieved rate per phase, over the phases the run covered in full.
+	worst := ""
+	for _, p := range h.Phases {
+		from, to := time.Duration(float64(p.Start)/m.k), time.Duration(float64(p.End)/m.k)
+		if to > covered {
+			continue
+		}
+		want := pacer.expected(to) - pacer.expected(from)
+		got := m.sent[p.Name]
+		d.TargetRequests += int64(want + 0.5)
+		d.SentRequests += got
+		if want >= minPhaseHits {
+			if r := float64(got) / want; r < d.AchievedRateRatio {
+				d.AchievedRateRatio, worst = r, p.Name
+			}
+		}
+	}
+	if m.planSum > 0 {
+		d.UpstreamSlowdown = float64(m.waitSum)/float64(m.planSum) - 1
+	}
+	if m.probe != nil {
+		p99, mx := m.probe.lateness()
+		d.TimerLatenessP99, d.TimerLatenessMax = toScenario(p99), toScenario(mx)
+	}
+
+	if d.AchievedRateRatio < MinAchievedRate {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("the load generator sent %.0f%% of the target rate in phase %q (limit %.0f%%): this machine cannot send that fast at time scale %g",
+			100*d.AchievedRateRatio, worst, 100*MinAchievedRate, m.k))
+	}
+	if d.ContentionTimeouts > 0 && float64(d.ContentionTimeouts) > MaxContentionTimeoutShare*float64(d.UpstreamCalls) {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("%d of %d upstream calls timed out although the fake meant to answer them within the call timeout (limit %.1f%%): CPU contention, not the scenario",
+			d.ContentionTimeouts, d.UpstreamCalls, 100*MaxContentionTimeoutShare))
+	}
+	if d.UpstreamSlowdown > MaxUpstreamSlowdown {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("upstream calls took %.0f%% longer than the fake planned (limit %.0f%%): this machine's own overhead, scaled up %g times",
+			100*d.UpstreamSlowdown, 100*MaxUpstreamSlowdown, m.k))
+	}
+	if d.TimerLatenessP99 > d.Tolerance {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("timers fired %v late (p99, scenario time), more than the %v tolerance (a tenth of the shortest breaker, timeout or phase duration)",
+			d.TimerLatenessP99.Round(time.Millisecond), d.Tolerance))
+	}
+	d.Distorted = len(d.Reasons) > 0
+	return d
+}
+
+// timerProbe measures how late timers fire on this machine while the run
+// plays: the breaker's reset timeout, the call timeout and the fake's
+// delays are all timers, and a timer that fires 2 ms late at time scale 50
+// is 100 ms late in scenario time.
+type timerProbe struct {
+	mu   sync.Mutex
+	late []time.Duration
+}
+
+// maxProbeSamples bounds the probe's memory; later samples replace
+// earlier ones in turn.
+const maxProbeSamples = 1 << 17
+
+func (p *timerProbe) run(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTimer(every)
+	defer t.Stop()
+	due := time.Now().Add(every)
+	n := 0
+	for {
+		select {
+		case <-t.C:
+			now := time.Now()
+			p.mu.Lock()
+			if len(p.late) < maxProbeSamples {
+				p.late = append(p.late, now.Sub(due))
+			} else {
+				p.late[n%maxProbeSamples] = now.Sub(due)
+			}
+			p.mu.Unlock()
+			n++
+			due = now.Add(every)
+			t.Reset(every)
+		case <-stop:
+			return
+		}
+	}
+}
+
+// lateness returns the 99th percentile and the maximum lateness seen.
+func (p *timerProbe) lateness() (p99, mx time.Duration) {
+	p.mu.Lock()
+	s := slices.Clone(p.late)
+	p.mu.Unlock()
+	if len(s) == 0 {
+		return 0, 0
+	}
+	slices.Sort(s)
+	return s[(len(s)*99)/100], s[len(s)-1]
+}
