@@ -2,11 +2,27 @@ package recording
 
 import "time"
 
+// Limits of the distortion checks. A run beyond any of them is flagged as
+// distorted: its recording shows the machine's limits rather than the
+// scenario. The timer check's limit is Distortion.Tolerance.
+const (
+	// MinAchievedRate is the lowest share of a phase's target request rate
+	// the load generator may achieve.
+	MinAchievedRate = 0.95
+	// MaxContentionTimeoutShare is the largest share of upstream calls
+	// that may time out although the fake meant to answer them in time.
+	MaxContentionTimeoutShare = 0.005
+	// MaxUpstreamSlowdown is how much longer than planned upstream calls
+	// may keep the assistant waiting, on average, as a fraction.
+	MaxUpstreamSlowdown = 0.10
+)
+
 // Distortion is what a time-compressed run measured of its own honesty:
 // whether this machine kept up with the compressed scenario, so that the
 // recording shows the scenario and not the machine. A run is Distorted
 // when any check is beyond its limit; Reasons then say which, in words a
-// user can act on. Durations are scenario time.
+// user can act on. A run at time scale 1 is never distorted (nothing is
+// compressed), though its figures are kept. Durations are scenario time.
 type Distortion struct {
 	Distorted bool     `json:"distorted"`
 	Reasons   []string `json:"reasons,omitempty"`
@@ -29,9 +45,11 @@ type Distortion struct {
 	UpstreamCalls      int64 `json:"upstream_calls"`
 	TimedOutCalls      int64 `json:"timed_out_calls"`
 	ContentionTimeouts int64 `json:"contention_timeouts"`
-	// UpstreamSlowdown is how much longer completed upstream calls kept
-	// the assistant waiting than the fake planned (delay plus queue
-	// wait), as a fraction: 0.05 means 5% slower than the scenario says.
+	// UpstreamSlowdown is how much longer completed upstream calls look
+	// in scenario time than the fake planned them (delay plus queue
+	// wait), as a fraction: the machine's own overhead on each call is
+	// scaled up with the call, (K−1)/K of it per unit of scaled delay.
+	// 0.05 means 5% slower than the scenario says; 0 at time scale 1.
 	UpstreamSlowdown float64 `json:"upstream_slowdown"`
 
 	// TimerLatenessP99 and TimerLatenessMax are how late a probe timer

@@ -19,6 +19,8 @@ func markdown(r *Recording, rep *Report) []byte {
 	s := rep.Summary
 	fmt.Fprintf(&b, "# brownout report: %s\n\n", mdEscape(h.Scenario))
 	switch {
+	case r.distorted() && rep.failed() == 0:
+		b.WriteString("**Verdict: ❌ DISTORTED**: the thresholds hold, but this machine did not keep up with the time scale (see [Time compression](#time-compression)).\n\n")
 	case len(rep.Verdicts) == 0:
 		b.WriteString("**Verdict: no thresholds to judge.**\n\n")
 	case rep.Passed:
@@ -44,6 +46,7 @@ func markdown(r *Recording, rep *Report) []byte {
 	fmt.Fprintf(&b, "| upstream calls | %d |\n", len(r.calls))
 	fmt.Fprintf(&b, "| breaker transitions | %d |\n\n", len(r.transitions))
 
+	distortionMarkdown(&b, h)
 	b.WriteString("## Thresholds\n\n")
 	if len(rep.Verdicts) == 0 {
 		b.WriteString("The scenario sets no thresholds.\n\n")

@@ -30,6 +30,7 @@ const (
 	famRequest metricFamily = iota
 	famUpstream
 	famBreaker
+	famRun // whole-run figures from run.json, no filters
 )
 
 func familyOf(metric string) (metricFamily, bool) {
@@ -38,6 +39,9 @@ func familyOf(metric string) (metricFamily, bool) {
 		return famUpstream, true
 	case "breaker_opens", "breaker_transitions", "open_time_ratio", "time_to_open", "time_to_close":
 		return famBreaker, true
+	}
+	if _, ok := distortionMetrics[metric]; ok {
+		return famRun, true
 	}
 	if slices.Contains(MetricNames, metric) {
 		return famRequest, true
@@ -68,6 +72,12 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 		return q, fmt.Errorf("unknown metric %q", th.Metric)
 	}
 	q.family = fam
+	if fam == famRun {
+		if f := th.Filters; f != (scenarios.Filters{}) {
+			return q, fmt.Errorf("%s describes the whole run and takes no filter", th.Metric)
+		}
+		return q, nil
+	}
 	if f := th.Filters.Phase; f != "" {
 		q.phase = r.phaseIndex(f)
 		if q.phase < 0 {
@@ -245,6 +255,8 @@ func (r *Recording) valueIn(q query, w *span, s span) (float64, bool) {
 		return float64(calls), true
 	case famBreaker:
 		return r.breakerValue(q, w, s)
+	case famRun:
+		return r.distortionValue(q.metric), true
 	}
 	a := r.aggregate(q, w, latencyMetric(q.metric))
 	return requestValue(q.metric, a, s.len()), true

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"brownout/recording"
 	"brownout/scenarios"
 )
 
@@ -38,8 +39,12 @@ type Report struct {
 	Summary *Summary
 	// Verdicts are the threshold verdicts, one per condition, in order.
 	Verdicts []Verdict
-	// Passed reports whether every condition passed.
+	// Passed reports whether every condition passed and the run was not
+	// distorted: a distorted run is never a pass.
 	Passed bool
+	// Distortion is the run's time-compression checks (nil in recordings
+	// made before them); Distortion.Distorted makes Passed false.
+	Distortion *recording.Distortion
 	// Interrupted reports that the run was stopped early; the report
 	// covers what was recorded.
 	Interrupted bool
@@ -72,8 +77,9 @@ func renderRecording(r *Recording, opts Options) (*Report, error) {
 	vs := Evaluate(r, ths)
 	rep := &Report{
 		Verdicts:    vs,
-		Passed:      allPassed(vs),
+		Passed:      allPassed(vs) && !r.distorted(),
 		Interrupted: r.Header.Interrupted,
+		Distortion:  r.Header.Distortion,
 	}
 	write := func(name string, data []byte) error {
 		p := filepath.Join(r.Dir, name)
@@ -183,12 +189,19 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	var err error
 	switch {
-	case len(rep.Verdicts) == 0:
+	case len(rep.Verdicts) == 0 && rep.Passed:
 		_, err = fmt.Fprintln(w, "no thresholds to judge: PASS")
+	case len(rep.Verdicts) == 0:
+		_, err = fmt.Fprintln(w, "no thresholds to judge, but the run is DISTORTED: not a pass")
 	case rep.Passed:
 		_, err = fmt.Fprintf(w, "%d of %d thresholds passed: PASS\n", len(rep.Verdicts)-rep.failed(), len(rep.Verdicts))
+	case rep.failed() == 0:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds passed, but the run is DISTORTED: not a pass\n", len(rep.Verdicts), len(rep.Verdicts))
 	default:
 		_, err = fmt.Fprintf(w, "%d of %d thresholds failed: FAIL\n", rep.failed(), len(rep.Verdicts))
+	}
+	if err == nil {
+		err = rep.writeDistortion(w)
 	}
 	if err == nil && rep.Interrupted {
 		_, err = fmt.Fprintln(w, "the run was interrupted: figures cover only what was recorded")

@@ -21,7 +21,7 @@ type Summary struct {
 	Format      int               `json:"format"`
 	Scenario    string            `json:"scenario"`
 	Description string            `json:"description,omitempty"`
-	Verdict     string            `json:"verdict"` // "pass" or "fail"
+	Verdict     string            `json:"verdict"` // "pass", "fail" or "distorted"
 	Passed      bool              `json:"passed"`
 	Interrupted bool              `json:"interrupted"`
 	Complete    bool              `json:"complete"`
@@ -33,6 +33,9 @@ type Summary struct {
 	Overall     Metrics           `json:"overall"`
 	Phases      []PhaseSummary    `json:"phases"`
 	Thresholds  []ThresholdResult `json:"thresholds"`
+	// Distortion is the run's time-compression checks; when it says the
+	// run is distorted, Verdict is "distorted" and Passed is false.
+	Distortion *recording.Distortion `json:"distortion,omitempty"`
 }
 
 // Settings are the run settings a reader needs to interpret its figures.
@@ -146,8 +149,9 @@ func Summarize(r *Recording, verdicts []Verdict) *Summary {
 		Format:      SummaryFormat,
 		Scenario:    h.Scenario,
 		Description: h.Description,
-		Passed:      allPassed(verdicts),
+		Passed:      allPassed(verdicts) && !r.distorted(),
 		Interrupted: h.Interrupted,
+		Distortion:  h.Distortion,
 		Complete:    h.Complete,
 		StartedAt:   h.StartedAt,
 		Duration:    r.Duration().Seconds(),
@@ -161,9 +165,13 @@ func Summarize(r *Recording, verdicts []Verdict) *Summary {
 	if s.Versions == nil {
 		s.Versions = map[string]string{}
 	}
-	s.Verdict = "fail"
-	if s.Passed {
+	switch {
+	case s.Passed:
 		s.Verdict = "pass"
+	case allPassed(verdicts):
+		s.Verdict = "distorted"
+	default:
+		s.Verdict = "fail"
 	}
 	for i, p := range h.Phases {
 		s.Phases = append(s.Phases, PhaseSummary{Name: p.Name, Start: p.Start.Seconds(), End: p.End.Seconds(), Metrics: r.allMetrics(i)})

@@ -89,6 +89,14 @@ var Metrics = map[string]Unit{
 	"open_time_ratio":     UnitRatio,
 	"time_to_open":        UnitDuration,
 	"time_to_close":       UnitDuration,
+
+	// Whole-run checks of time compression (no filters): whether this
+	// machine kept up with the time scale.
+	"distorted":           UnitCount,
+	"contention_timeouts": UnitCount,
+	"upstream_slowdown":   UnitRatio,
+	"timer_lateness_p99":  UnitDuration,
+	"achieved_rate_ratio": UnitRatio,
 }
 
 // Filter keys a threshold key may carry.

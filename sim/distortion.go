@@ -11,19 +11,8 @@ import (
 	"brownout/scenarios"
 )
 
-// Limits of the distortion checks. A run beyond any of them is flagged as
-// distorted: its recording shows this machine's limits rather than the
-// scenario.
+// Limits of the distortion checks (the others are in package recording).
 const (
-	// MinAchievedRate is the lowest share of a phase's target request rate
-	// the load generator may achieve.
-	MinAchievedRate = 0.95
-	// MaxContentionTimeoutShare is the largest share of upstream calls
-	// that may time out although the fake meant to answer them in time.
-	MaxContentionTimeoutShare = 0.005
-	// MaxUpstreamSlowdown is how much longer than planned upstream calls
-	// may keep the assistant waiting, on average, as a fraction.
-	MaxUpstreamSlowdown = 0.10
 	// toleranceShare is the share of the shortest deciding duration that
 	// a timing error may reach (see recording.Distortion.Tolerance).
 	toleranceShare = 0.10
@@ -200,24 +189,34 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 		}
 	}
 	if m.planSum > 0 {
-		d.UpstreamSlowdown = float64(m.waitSum)/float64(m.planSum) - 1
+		// The machine's overhead on a call (HTTP, scheduling) is real time
+		// that the latency correction scales up with the planned delay:
+		// in scenario time it adds (K−1)/K of itself per unit of the
+		// scaled delay. At K=1 nothing is scaled.
+		over := float64(m.waitSum)/float64(m.planSum) - 1
+		d.UpstreamSlowdown = max(0, over) * (m.k - 1) / m.k
 	}
 	if m.probe != nil {
 		p99, mx := m.probe.lateness()
 		d.TimerLatenessP99, d.TimerLatenessMax = toScenario(p99), toScenario(mx)
 	}
 
-	if d.AchievedRateRatio < MinAchievedRate {
+	if m.k <= 1 {
+		// Nothing is compressed: the run is as honest as this machine
+		// can make it, whatever the figures.
+		return d
+	}
+	if d.AchievedRateRatio < recording.MinAchievedRate {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("the load generator sent %.0f%% of the target rate in phase %q (limit %.0f%%): this machine cannot send that fast at time scale %g",
-			100*d.AchievedRateRatio, worst, 100*MinAchievedRate, m.k))
+			100*d.AchievedRateRatio, worst, 100*recording.MinAchievedRate, m.k))
 	}
-	if d.ContentionTimeouts > 0 && float64(d.ContentionTimeouts) > MaxContentionTimeoutShare*float64(d.UpstreamCalls) {
+	if d.ContentionTimeouts > 0 && float64(d.ContentionTimeouts) > recording.MaxContentionTimeoutShare*float64(d.UpstreamCalls) {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("%d of %d upstream calls timed out although the fake meant to answer them within the call timeout (limit %.1f%%): CPU contention, not the scenario",
-			d.ContentionTimeouts, d.UpstreamCalls, 100*MaxContentionTimeoutShare))
+			d.ContentionTimeouts, d.UpstreamCalls, 100*recording.MaxContentionTimeoutShare))
 	}
-	if d.UpstreamSlowdown > MaxUpstreamSlowdown {
+	if d.UpstreamSlowdown > recording.MaxUpstreamSlowdown {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("upstream calls took %.0f%% longer than the fake planned (limit %.0f%%): this machine's own overhead, scaled up %g times",
-			100*d.UpstreamSlowdown, 100*MaxUpstreamSlowdown, m.k))
+			100*d.UpstreamSlowdown, 100*recording.MaxUpstreamSlowdown, m.k))
 	}
 	if d.TimerLatenessP99 > d.Tolerance {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("timers fired %v late (p99, scenario time), more than the %v tolerance (a tenth of the shortest breaker, timeout or phase duration)",

@@ -21,9 +21,12 @@ import (
 // Exit codes shared by every subcommand, so CI can tell a failed threshold
 // from a broken invocation.
 const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitUsage       = 2
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	// exitDistorted: the thresholds held, but the machine did not keep up
+	// with the time scale, so the run shows nothing about the scenario.
+	exitDistorted   = 3
 	exitInterrupted = 130
 )
 

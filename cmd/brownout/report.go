@@ -65,11 +65,5 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stdout, "wrote %s\n", f)
 		}
 	}
-	switch {
-	case rep.Interrupted:
-		return exitInterrupted
-	case !rep.Passed:
-		return exitFailed
-	}
-	return exitOK
+	return exitCodeOf(rep, false)
 }

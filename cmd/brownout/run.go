@@ -187,14 +187,25 @@ func renderReport(dir string, interrupted bool, stdout, stderr io.Writer) int {
 	for _, f := range rep.Files {
 		fmt.Fprintf(stdout, "  %s\n", f)
 	}
+	if interrupted || rep.Interrupted {
+		fmt.Fprintln(stdout, "interrupted: the report covers what was recorded before the stop")
+	}
+	return exitCodeOf(rep, interrupted)
+}
+
+// exitCodeOf turns a report's verdict into the exit code: interrupted,
+// passed, distorted (every threshold held, but the run is distorted), or
+// failed.
+func exitCodeOf(rep *reports.Report, interrupted bool) int {
 	switch {
 	case interrupted || rep.Interrupted:
-		fmt.Fprintln(stdout, "interrupted: the report covers what was recorded before the stop")
 		return exitInterrupted
-	case !rep.Passed:
-		return exitFailed
+	case rep.Passed:
+		return exitOK
+	case rep.Distortion != nil && rep.Distortion.Distorted && rep.ThresholdsHeld():
+		return exitDistorted
 	}
-	return exitOK
+	return exitFailed
 }
 
 // progressOption renders sim progress: one live line on a terminal, plain

@@ -1,0 +1,140 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"brownout/recording"
+	"brownout/scenarios"
+)
+
+// withDistortion rewrites a run folder's header to carry d.
+func withDistortion(t *testing.T, dir string, d *recording.Distortion) {
+	t.Helper()
+	path := filepath.Join(dir, recording.HeaderFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	h["distortion"] = d
+	if b, err = json.Marshal(h); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDistortedRunIsNeverAPass: thresholds that all hold on a distorted
+// run give no pass anywhere: not in the report, the table, report.md or
+// summary.json; an honest run passes, and the metrics read the checks.
+func TestDistortedRunIsNeverAPass(t *testing.T) {
+	ths, err := scenarios.ParseThresholds("t.yaml", []byte(`thresholds:
+  "requests": [">= 1"]
+  "distorted": ["== 0"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		d         recording.Distortion
+		passed    bool
+		verdict   string
+		table, md string
+	}{
+		{"honest", recording.Distortion{Tolerance: time.Second, AchievedRateRatio: 1, TimerLatenessP99: 20 * time.Millisecond},
+			true, "pass", "2 of 2 thresholds passed: PASS", "The machine kept up with time scale 1"},
+		{"distorted", recording.Distortion{Distorted: true, Reasons: []string{"timers fired 2s late"}, Tolerance: time.Second,
+			AchievedRateRatio: 0.7, ContentionTimeouts: 12, UpstreamCalls: 100, UpstreamSlowdown: 0.5, TimerLatenessP99: 2 * time.Second},
+			false, "fail", "DISTORTED: this machine did not keep up with time scale 1", "> [!CAUTION]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			steadyRun(t, dir, 30*time.Second, 10)
+			withDistortion(t, dir, &tc.d)
+			rep, err := Render(dir, Options{Thresholds: ths})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Passed != tc.passed || rep.Summary.Passed != tc.passed || rep.Summary.Verdict != tc.verdict {
+				t.Errorf("passed %v, summary passed %v verdict %q; want %v, %q", rep.Passed, rep.Summary.Passed, rep.Summary.Verdict, tc.passed, tc.verdict)
+			}
+			var table bytes.Buffer
+			if err := rep.WriteTable(&table); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(table.String(), tc.table) {
+				t.Errorf("table lacks %q:\n%s", tc.table, &table)
+			}
+			md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(md), tc.md) || !strings.Contains(string(md), "## Time compression") {
+				t.Errorf("report.md lacks %q or its time-compression section:\n%s", tc.md, md)
+			}
+			r, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for metric, want := range map[string]float64{
+				"timer_lateness_p99":  tc.d.TimerLatenessP99.Seconds(),
+				"contention_timeouts": float64(tc.d.ContentionTimeouts),
+				"upstream_slowdown":   tc.d.UpstreamSlowdown,
+				"achieved_rate_ratio": tc.d.AchievedRateRatio,
+			} {
+				th, err := scenarios.ParseThreshold(metric, []string{">= 0"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, _, err := r.Metric(th); err != nil || v != want {
+					t.Errorf("%s = %v (%v), want %v", metric, v, err, want)
+				}
+			}
+		})
+	}
+	// The summary of a distorted run whose thresholds hold says so.
+	dir := filepath.Join(t.TempDir(), "run")
+	steadyRun(t, dir, 30*time.Second, 10)
+	withDistortion(t, dir, &recording.Distortion{Distorted: true, Reasons: []string{"x"}})
+	only, _ := scenarios.ParseThresholds("t.yaml", []byte("thresholds:\n  \"requests\": [\">= 1\"]\n"))
+	rep, err := Render(dir, Options{Thresholds: only})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Passed || rep.Summary.Verdict != "distorted" {
+		t.Errorf("passed %v verdict %q, want a distorted verdict", rep.Passed, rep.Summary.Verdict)
+	}
+}
+
+// TestDistortionMetricsTakeNoFilter: the whole-run checks refuse filters,
+// and a recording made before the checks has no value for them.
+func TestDistortionMetricsTakeNoFilter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	steadyRun(t, dir, 30*time.Second, 10)
+	r, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := scenarios.ParseThreshold("timer_lateness_p99{phase:outage}", []string{"< 1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Metric(th); err == nil || !strings.Contains(err.Error(), "takes no filter") {
+		t.Errorf("err = %v, want a no-filter error", err)
+	}
+	th, _ = scenarios.ParseThreshold("distorted", []string{"== 0"})
+	if v, _, err := r.Metric(th); err != nil || v == v {
+		t.Errorf("old recording: distorted = %v (%v), want no data (NaN)", v, err)
+	}
+}
