@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"brownout/scenarios"
-
 	"brownout/limits"
+	"brownout/scenarios"
 )
 
 // Grid is the set of breaker settings a sweep plays. FailThresholds and
@@ -28,6 +27,12 @@ type Grid struct {
 	Policies       []string  // optional: "consecutive", "ratio"
 	FailureRatios  []float64 // optional: fractions in (0, 1]
 	HalfOpenMax    []int     // optional: requests let through while half-open
+	// Windows (optional) sweeps the rolling window, 0 meaning none; a
+	// positive one clears the scenario's interval. Intervals (optional)
+	// sweeps the fixed window, 0 meaning counts never cleared; a positive
+	// one clears the scenario's window. A grid takes one of the two.
+	Windows   []time.Duration
+	Intervals []time.Duration
 }
 
 // Settings are the breaker settings of one cell. Zero values of the
@@ -39,6 +44,11 @@ type Settings struct {
 	Policy        string
 	FailureRatio  float64
 	HalfOpenMax   int
+	// Window and Interval replace the scenario's rolling window and fixed
+	// interval when HasWindow and HasInterval are set (0 is a value to
+	// sweep: no window, or counts never cleared).
+	Window, Interval       time.Duration
+	HasWindow, HasInterval bool
 }
 
 // Name is the cell's stable, file-system-safe name, e.g. "ft5-rt30s" or,
@@ -55,6 +65,12 @@ func (s Settings) Name() string {
 	}
 	if s.HalfOpenMax != 0 {
 		b.WriteString("-hom" + strconv.Itoa(s.HalfOpenMax))
+	}
+	if s.HasWindow {
+		b.WriteString("-w" + shortDuration(s.Window))
+	}
+	if s.HasInterval {
+		b.WriteString("-iv" + shortDuration(s.Interval))
 	}
 	return b.String()
 }
@@ -74,6 +90,18 @@ func (s Settings) Apply(sc *scenarios.Scenario, seed int64) (*scenarios.Scenario
 	}
 	if s.HalfOpenMax != 0 {
 		c.Breaker.HalfOpenMaxRequests = s.HalfOpenMax
+	}
+	if s.HasWindow {
+		c.Breaker.Window = scenarios.Duration(s.Window)
+		if s.Window > 0 {
+			c.Breaker.Interval = 0
+		}
+	}
+	if s.HasInterval {
+		c.Breaker.Interval = scenarios.Duration(s.Interval)
+		if s.Interval > 0 {
+			c.Breaker.Window = 0
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", s.Name(), err)
@@ -131,6 +159,20 @@ func (g Grid) Validate() error {
 			errs = append(errs, fmt.Errorf("half-open max %d: want %d to %d", v, limits.MinHalfOpen, limits.MaxHalfOpen))
 		}
 	}
+	for _, v := range g.Windows {
+		if v < 0 || v > limits.MaxInterval {
+			errs = append(errs, fmt.Errorf("window %v: must be from 0 (none) to %v", v, limits.MaxInterval))
+		}
+	}
+	for _, v := range g.Intervals {
+		if v < 0 || v > limits.MaxInterval {
+			errs = append(errs, fmt.Errorf("interval %v: must be from 0 (never) to %v", v, limits.MaxInterval))
+		}
+	}
+	if len(g.Windows) > 0 && len(g.Intervals) > 0 {
+		errs = append(errs, errors.New("windows and intervals: sweep one of them (a breaker has either a rolling window or a fixed interval)"))
+	}
+	errs = append(errs, dupes("window", g.Windows), dupes("interval", g.Intervals))
 	errs = append(errs, dupes("fail threshold", g.FailThresholds), dupes("reset timeout", g.ResetTimeouts),
 		dupes("policy", g.Policies), dupes("failure ratio", g.FailureRatios), dupes("half-open max", g.HalfOpenMax))
 	if err := errors.Join(errs...); err != nil {
@@ -181,11 +223,31 @@ func (g Grid) rows() []Settings {
 	for _, p := range orDefault(g.Policies) {
 		for _, fr := range orDefault(g.FailureRatios) {
 			for _, hom := range orDefault(g.HalfOpenMax) {
-				for _, ft := range g.FailThresholds {
-					out = append(out, Settings{FailThreshold: ft, Policy: p, FailureRatio: fr, HalfOpenMax: hom})
+				for _, cw := range g.countWindows() {
+					for _, ft := range g.FailThresholds {
+						s := cw
+						s.FailThreshold, s.Policy, s.FailureRatio, s.HalfOpenMax = ft, p, fr, hom
+						out = append(out, s)
+					}
 				}
 			}
 		}
+	}
+	return out
+}
+
+// countWindows lists the window or interval settings of the rows: one per
+// value of the axis given, or a single one that keeps the scenario's.
+func (g Grid) countWindows() []Settings {
+	var out []Settings
+	for _, w := range g.Windows {
+		out = append(out, Settings{Window: w, HasWindow: true})
+	}
+	for _, iv := range g.Intervals {
+		out = append(out, Settings{Interval: iv, HasInterval: true})
+	}
+	if len(out) == 0 {
+		out = []Settings{{}}
 	}
 	return out
 }
@@ -204,6 +266,12 @@ func (g Grid) RowLabels() []string {
 		}
 		if r.HalfOpenMax != 0 {
 			parts = append(parts, "hom "+strconv.Itoa(r.HalfOpenMax))
+		}
+		if r.HasWindow {
+			parts = append(parts, "w "+shortDuration(r.Window))
+		}
+		if r.HasInterval {
+			parts = append(parts, "iv "+shortDuration(r.Interval))
 		}
 		parts = append(parts, "ft "+strconv.Itoa(r.FailThreshold))
 		out = append(out, strings.Join(parts, " "))

@@ -192,3 +192,60 @@ func TestTimeScaleForKeepsThresholdsMeaningful(t *testing.T) {
 		t.Errorf("TimeScaleFor(time_scale 8) = %g, want the scenario's 8", k)
 	}
 }
+
+// TestWindowAndIntervalAxes: --window and --interval sweep how the closed
+// state counts; 0 is a value (no window, counts never cleared), a positive
+// window clears the scenario's interval and vice versa, and a grid takes
+// only one of the two axes.
+func TestWindowAndIntervalAxes(t *testing.T) {
+	sc, err := scenarios.Builtin("gradual-degradation") // window 60s, buckets 6
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{30 * time.Second}, Windows: []time.Duration{0, 30 * time.Second}}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cells := g.Cells()
+	var names []string
+	for _, c := range cells {
+		names = append(names, c.Name())
+	}
+	if diff := cmp.Diff([]string{"ft5-rt30s-w0s", "ft5-rt30s-w30s"}, names); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"w 0s ft 5", "w 30s ft 5"}, g.RowLabels()); diff != "" {
+		t.Errorf("row labels (-want +got):\n%s", diff)
+	}
+	none, err := cells[0].Apply(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.Breaker.Window != 0 || none.Breaker.Interval != 0 {
+		t.Errorf("window 0: breaker %+v, want no window and no interval", none.Breaker)
+	}
+	w30, err := cells[1].Apply(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w30.Breaker.Window.D() != 30*time.Second || w30.Breaker.Buckets != 6 {
+		t.Errorf("window 30s: breaker %+v", w30.Breaker)
+	}
+	iv := Settings{FailThreshold: 5, ResetTimeout: time.Minute, Interval: time.Minute, HasInterval: true}
+	fixed, err := iv.Apply(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fixed.Breaker.Interval.D() != time.Minute || fixed.Breaker.Window != 0 || iv.Name() != "ft5-rt60s-iv60s" {
+		t.Errorf("interval 60s (%s): breaker %+v, want the interval and no window", iv.Name(), fixed.Breaker)
+	}
+	for _, bad := range []Grid{
+		{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Windows: []time.Duration{time.Minute}, Intervals: []time.Duration{time.Minute}},
+		{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Windows: []time.Duration{-time.Second}},
+		{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Intervals: []time.Duration{time.Minute, time.Minute}},
+	} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func (r *Result) CSV() ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	spread := r.Repeat > 1
-	header := []string{"cell", "status", "passed", "policy", "fail_threshold", "failure_ratio", "min_requests", "reset_timeout_s", "half_open_max", "seeds"}
+	header := []string{"cell", "status", "passed", "policy", "fail_threshold", "failure_ratio", "min_requests", "reset_timeout_s", "half_open_max", "interval_s", "window_s", "buckets", "seeds"}
 	for _, m := range MetricNames {
 		header = append(header, m)
 		if spread {
@@ -130,7 +130,8 @@ func (r *Result) CSV() ([]byte, error) {
 		br := c.Breaker
 		row := []string{c.Name, string(c.Status), strconv.FormatBool(c.Passed), br.Policy, strconv.Itoa(br.FailThreshold),
 			csvFloat(float64(br.FailureRatio)), strconv.Itoa(br.MinRequests), csvFloat(br.ResetTimeout.D().Seconds()),
-			strconv.Itoa(br.HalfOpenMaxRequests), strings.Join(seeds, " ")}
+			strconv.Itoa(br.HalfOpenMaxRequests), csvFloat(br.Interval.D().Seconds()), csvFloat(br.Window.D().Seconds()),
+			strconv.Itoa(br.Buckets), strings.Join(seeds, " ")}
 		for i := range MetricNames {
 			var st Stat
 			if c.Stats != nil {
@@ -237,6 +238,8 @@ type jsonGrid struct {
 	Policies       []string  `json:"policies,omitempty"`
 	FailureRatios  []float64 `json:"failure_ratios,omitempty"`
 	HalfOpenMax    []int     `json:"half_open_max,omitempty"`
+	Windows        []string  `json:"windows,omitempty"`
+	Intervals      []string  `json:"intervals,omitempty"`
 }
 
 type jsonRecommendation struct {
@@ -270,6 +273,9 @@ type jsonBreaker struct {
 	MinRequests         int     `json:"min_requests"`
 	ResetTimeout        string  `json:"reset_timeout"`
 	HalfOpenMaxRequests int     `json:"half_open_max_requests"`
+	Interval            string  `json:"interval"`
+	Window              string  `json:"window"`
+	Buckets             int     `json:"buckets"`
 }
 
 type jsonRun struct {
@@ -336,6 +342,12 @@ func (r *Result) JSON() ([]byte, error) {
 	if js.Recommendation.Ranked == nil {
 		js.Recommendation.Ranked = []string{}
 	}
+	for _, w := range r.Grid.Windows {
+		js.Grid.Windows = append(js.Grid.Windows, w.String())
+	}
+	for _, iv := range r.Grid.Intervals {
+		js.Grid.Intervals = append(js.Grid.Intervals, iv.String())
+	}
 	for _, rt := range r.Grid.ResetTimeouts {
 		js.Grid.ResetTimeouts = append(js.Grid.ResetTimeouts, rt.String())
 	}
@@ -347,7 +359,8 @@ func (r *Result) JSON() ([]byte, error) {
 			Name: c.Name, Status: c.Status, Passed: c.Passed, Dir: c.Dir,
 			Breaker: jsonBreaker{Policy: c.Breaker.Policy, FailThreshold: c.Breaker.FailThreshold,
 				FailureRatio: float64(c.Breaker.FailureRatio), MinRequests: c.Breaker.MinRequests,
-				ResetTimeout: c.Breaker.ResetTimeout.D().String(), HalfOpenMaxRequests: c.Breaker.HalfOpenMaxRequests},
+				ResetTimeout: c.Breaker.ResetTimeout.D().String(), HalfOpenMaxRequests: c.Breaker.HalfOpenMaxRequests,
+				Interval: c.Breaker.Interval.D().String(), Window: c.Breaker.Window.D().String(), Buckets: c.Breaker.Buckets},
 			Runs: []jsonRun{}, Metrics: jsonMetrics(c.Stats), Thresholds: []jsonThreshold{},
 		}
 		for _, run := range c.Runs {
@@ -544,6 +557,12 @@ func (r *Result) settingsText(name string) string {
 		if len(r.Grid.HalfOpenMax) > 0 {
 			s += fmt.Sprintf(", half_open_max_requests %d", b.HalfOpenMaxRequests)
 		}
+		if len(r.Grid.Windows) > 0 {
+			s += ", window " + shortDuration(b.Window.D())
+		}
+		if len(r.Grid.Intervals) > 0 {
+			s += ", interval " + shortDuration(b.Interval.D())
+		}
 		return s
 	}
 	return name
@@ -570,6 +589,12 @@ func (r *Result) gridDescription() string {
 	}
 	if len(g.HalfOpenMax) > 0 {
 		parts = append(parts, "half_open_max {"+join(len(g.HalfOpenMax), func(i int) string { return strconv.Itoa(g.HalfOpenMax[i]) })+"}")
+	}
+	if len(g.Windows) > 0 {
+		parts = append(parts, "window {"+join(len(g.Windows), func(i int) string { return shortDuration(g.Windows[i]) })+"}")
+	}
+	if len(g.Intervals) > 0 {
+		parts = append(parts, "interval {"+join(len(g.Intervals), func(i int) string { return shortDuration(g.Intervals[i]) })+"}")
 	}
 	return strings.Join(parts, " × ")
 }

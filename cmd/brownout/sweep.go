@@ -48,6 +48,8 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringSliceVar(&g.Policies, "policy", nil, "trip policies to sweep: consecutive, ratio (default: the scenario's)")
 	fs.StringSliceVar(&ratios, "failure-ratio", nil, "failure ratios to sweep for the ratio policy, e.g. 25%,50% (default: the scenario's)")
 	fs.IntSliceVar(&g.HalfOpenMax, "half-open-max", nil, "half-open request limits to sweep (default: the scenario's)")
+	fs.DurationSliceVar(&g.Windows, "window", nil, "rolling windows to sweep, 0 = none, e.g. 0,30s,60s (default: the scenario's; exclusive with --interval)")
+	fs.DurationSliceVar(&g.Intervals, "interval", nil, "fixed count-reset intervals to sweep, 0 = never, e.g. 0,60s (default: the scenario's)")
 	fs.IntVar(&repeat, "repeat", 1, "runs per cell with seeds seed, seed+1, …; figures are the mean with min–max spread")
 	fs.IntVar(&parallel, "parallel", runtime.NumCPU(), "runs played at once")
 	fs.Float64Var(&scale, "time-scale", 0, fmt.Sprintf("compress time K times (default: the scenario's time_scale if above 1, else the fastest of %d, 20, 10, 5, 2, 1 that every cell and threshold allows)", sweep.MaxTimeScale))
