@@ -107,8 +107,9 @@ func cmdAssistant(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", *listen)
 	if err != nil {
+		// A setup problem (address in use, not local), like a bad flag.
 		fmt.Fprintf(stderr, "brownout assistant: %v\n", err)
-		return exitFailed
+		return exitUsage
 	}
 	if w := nonLoopbackWarning(l.Addr()); w != "" {
 		logger.Warn(w+": the assistant is reachable from other machines", "addr", l.Addr().String())

@@ -126,8 +126,9 @@ func cmdFakeHF(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", *listen)
 	if err != nil {
+		// A setup problem (address in use, not local), like a bad flag.
 		fmt.Fprintf(stderr, "brownout fakehf: %v\n", err)
-		return exitFailed
+		return exitUsage
 	}
 	if w := nonLoopbackWarning(l.Addr()); w != "" {
 		fmt.Fprintf(stderr, "brownout fakehf: warning: %s: the fake server is reachable from other machines\n", w)

@@ -130,3 +130,19 @@ func TestEndlessInputsStop(t *testing.T) {
 		}
 	}
 }
+
+// TestServersAddressInUseExit2 checks that a server command whose address
+// is taken reports a setup problem (exit 2), not a failure (exit 1).
+func TestServersAddressInUseExit2(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for name, cmd := range map[string]func(context.Context, []string, io.Writer, io.Writer) int{"assistant": cmdAssistant, "fakehf": cmdFakeHF} {
+		code, _, stderr := runCmd(t, cmd, "--listen", l.Addr().String())
+		if code != exitUsage || !strings.Contains(stderr, "address already in use") {
+			t.Errorf("%s: exit %d, want %d with the reason; stderr:\n%s", name, code, exitUsage, stderr)
+		}
+	}
+}

@@ -161,8 +161,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sc.Name, sc.TotalDuration(), scale, (time.Duration(float64(sc.TotalDuration()) / scale)).Round(time.Second), out)
 	res, err := sim.Run(ctx, sc, opts...)
 	if err != nil {
+		// A run that could not be set up or played has no verdict: exit 1
+		// is kept for a failed threshold, so CI can tell the two apart.
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
-		return exitFailed
+		return exitUsage
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "brownout run: warning: %s\n", w)
