@@ -3,6 +3,7 @@ package sweep
 import (
 	"time"
 
+	"brownout/shard"
 	"brownout/sim"
 )
 
@@ -18,6 +19,7 @@ type options struct {
 	progress  func(Progress)
 	simOpts   []sim.Option
 	version   string
+	shard     shard.Shard
 }
 
 // WithOutDir sets the sweep's output folder; without it the sweep records
@@ -52,6 +54,13 @@ func WithProgress(fn func(Progress)) Option { return func(o *options) { o.progre
 func WithRunOptions(opts ...sim.Option) Option {
 	return func(o *options) { o.simOpts = append(o.simOpts, opts...) }
 }
+
+// WithShard plays only the cells of one shard (see shard.Assign: cells
+// in grid order, round-robin, since every cell plays as long): cell k of
+// the grid, counting from 0, belongs to shard k mod N + 1. The output
+// folder gets the partial report and a manifest, sweep-shard.json, from
+// which Merge combines the shards.
+func WithShard(s shard.Shard) Option { return func(o *options) { o.shard = s } }
 
 // WithVersion records the brownout version in every run's header.
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }

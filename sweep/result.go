@@ -46,6 +46,9 @@ const (
 	// CellError: a run of the cell failed (see RunResult.Err); the cell is
 	// left out of the figures and the other cells go on.
 	CellError CellStatus = "error"
+	// CellOtherShard: another shard of a sharded sweep plays the cell
+	// (see WithShard); the cell is left out of this shard's figures.
+	CellOtherShard CellStatus = "other shard"
 )
 
 // Cell is one grid point: its settings, its runs (one per seed) and the

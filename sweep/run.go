@@ -12,6 +12,7 @@ import (
 
 	"brownout/reports"
 	"brownout/scenarios"
+	"brownout/shard"
 	"brownout/sim"
 )
 
@@ -39,21 +40,58 @@ type job struct {
 // progress, keeps the cells that finished, writes a partial report and
 // returns it with Interrupted set. Input errors wrap ErrInvalid.
 func Run(ctx context.Context, sc *scenarios.Scenario, g Grid, opts ...Option) (*Result, error) {
-	o := options{parallel: runtime.NumCPU(), repeat: 1}
+	o := options{parallel: runtime.NumCPU(), repeat: 1, shard: shard.All}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	res, jobs, err := plan(sc, g, &o)
+	if err != nil {
+		return nil, err
+	}
+	jobs = res.selectShard(jobs, o.shard)
+	start := time.Now()
+	if err := runJobs(ctx, res, jobs, &o, start); err != nil {
+		return nil, err
+	}
+	res.Interrupted = ctx.Err() != nil
+	res.finish()
+	res.Elapsed = time.Since(start)
+	if err := res.Write(o.outDir); err != nil {
+		return nil, err
+	}
+	if o.shard.Of > 1 {
+		if err := writeManifest(sc, g, &o, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// finish aggregates every played cell and recommends one.
+func (res *Result) finish() {
+	for i := range res.Cells {
+		if res.Cells[i].Status != CellOtherShard {
+			res.Cells[i].finish()
+		}
+	}
+	res.Recommendation = Recommend(res.Cells, res.Objective)
+}
+
+// plan checks the options and the grid and lays out the result and one
+// job per run, before anything plays: Run plays the jobs, Merge reads them
+// back from shard folders.
+func plan(sc *scenarios.Scenario, g Grid, o *options) (*Result, []job, error) {
 	if o.outDir == "" {
-		return nil, fmt.Errorf("%w: no output folder", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: no output folder", ErrInvalid)
 	}
 	if o.parallel < 1 {
-		return nil, fmt.Errorf("%w: parallel %d: must be at least 1", ErrInvalid, o.parallel)
+		return nil, nil, fmt.Errorf("%w: parallel %d: must be at least 1", ErrInvalid, o.parallel)
 	}
 	if o.repeat < 1 {
-		return nil, fmt.Errorf("%w: repeat %d: must be at least 1", ErrInvalid, o.repeat)
+		return nil, nil, fmt.Errorf("%w: repeat %d: must be at least 1", ErrInvalid, o.repeat)
 	}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if o.objective == nil {
 		o.objective = DefaultObjective
@@ -109,23 +147,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, g Grid, opts ...Option) (*
 		res.Cells = append(res.Cells, c)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
 	}
-
-	start := time.Now()
-	if err := runJobs(ctx, res, jobs, &o, start); err != nil {
-		return nil, err
-	}
-	res.Interrupted = ctx.Err() != nil
-	for i := range res.Cells {
-		res.Cells[i].finish()
-	}
-	res.Recommendation = Recommend(res.Cells, res.Objective)
-	res.Elapsed = time.Since(start)
-	if err := res.Write(o.outDir); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res, jobs, nil
 }
 
 // runJobs plays the jobs with bounded parallelism and fills in the cells'

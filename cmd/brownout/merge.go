@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"brownout/reports"
+	"brownout/sweep"
 )
 
 // cmdMerge combines the output folders of the shards of one suite or one
@@ -46,7 +47,19 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if _, err := os.Stat(filepath.Join(dirs[0], reports.SuiteFile)); err == nil {
 		return mergeSuites(dirs, out, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "brownout merge: %s holds no %s: not the output folder of a sharded suite\n", dirs[0], reports.SuiteFile)
+	if _, err := os.Stat(filepath.Join(dirs[0], sweep.ManifestFile)); err == nil {
+		res, err := sweep.Merge(dirs, out)
+		if err != nil {
+			fmt.Fprintf(stderr, "brownout merge: %v\n", err)
+			if errors.Is(err, sweep.ErrInvalid) {
+				return exitUsage
+			}
+			return exitFailed
+		}
+		printSweep(stdout, res)
+		return sweepExit(res, stdout)
+	}
+	fmt.Fprintf(stderr, "brownout merge: %s holds neither %s nor %s: not the output folder of a shard\n", dirs[0], reports.SuiteFile, sweep.ManifestFile)
 	return exitUsage
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"brownout/scenarios"
+	"brownout/shard"
 	"brownout/sweep"
 )
 
@@ -27,8 +28,13 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"each cell a full run recorded into OUT/cells/<name>/ (re-render with 'brownout report'),",
 		"and writes heatmaps, sweep.csv, sweep.json and sweep.md with a recommendation.",
 		"",
+		"With --shard I/N it plays only cell k mod N + 1 of the grid (cells in grid order, k from 0)",
+		"and writes that part's report and sweep-shard.json; 'brownout merge' combines the N",
+		"folders into the outputs of the whole sweep (see docs/sharding.md).",
+		"",
 		"Exit status: 0 some cell passes every threshold, 1 none does, 2 invalid input or usage,",
-		"130 interrupted (finished cells are kept and a partial report is written).",
+		"130 interrupted (finished cells are kept and a partial report is written). A shard exits",
+		"0 once its cells played: the verdict is the merge's.",
 	)
 	var (
 		g           sweep.Grid
@@ -57,6 +63,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&objective, "objective", "", "metrics that rank passing cells, most important first, comma-separated (default time_to_close,upstream_failures); direction from the metric")
 	fs.Int64Var(&seed, "seed", 0, "first random seed (overrides the scenario's seed)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
+	shardArg := fs.String("shard", "", "play only part `I/N` of the grid's cells (e.g. 2/4); combine the parts with 'brownout merge'")
 	fs.BoolVar(&yes, "yes", false, fmt.Sprintf("start a sweep estimated to take over %v without asking (on a terminal such a sweep is refused without it)", longSweep))
 	fs.BoolVar(&listMetrics, "list-metrics", false, "list the metrics --objective accepts and exit")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -124,7 +131,14 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if out == "" {
 		out = filepath.Join("out", sc.Name+"-sweep")
 	}
-	cells := len(g.Cells())
+	sh := shard.All
+	if *shardArg != "" {
+		var err error
+		if sh, err = shard.Parse(*shardArg); err != nil {
+			return fail(exitUsage, fmt.Errorf("--shard: %w", err))
+		}
+	}
+	cells := len(sh.Select(make([]float64, len(g.Cells()))))
 	runs := cells * max(repeat, 1)
 	perRun := time.Duration(float64(sc.TotalDuration()) / scale)
 	waves := (runs + max(parallel, 1) - 1) / max(parallel, 1)
@@ -144,6 +158,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := []sweep.Option{
 		sweep.WithOutDir(out), sweep.WithParallel(parallel), sweep.WithRepeat(repeat),
 		sweep.WithTimeScale(scale), sweep.WithObjective(obj), sweep.WithVersion(version()),
+		sweep.WithShard(sh),
 	}
 	if !quiet {
 		opts = append(opts, sweep.WithProgress(sweepProgress(stderr)))
@@ -156,6 +171,15 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(exitFailed, err)
 	}
 	printSweep(stdout, res)
+	if sh.Of > 1 && !res.Interrupted {
+		fmt.Fprintf(stdout, "shard %s played: combine all %d shard folders with 'brownout merge DIR... --out OUT'\n", sh, sh.Of)
+		return exitOK
+	}
+	return sweepExit(res, stdout)
+}
+
+// sweepExit turns a whole sweep's result into the exit status.
+func sweepExit(res *sweep.Result, stdout io.Writer) int {
 	switch {
 	case res.Interrupted:
 		fmt.Fprintln(stdout, "interrupted: the sweep report covers the cells that finished")
