@@ -308,6 +308,9 @@ func printSweep(w io.Writer, res *sweep.Result) {
 		fmt.Fprintln(w, "no cell passes every threshold")
 	}
 	fmt.Fprintln(w, rec.Why)
+	if rec.Sureness != "" {
+		fmt.Fprintln(w, rec.Sureness)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "sweep report in %s (cells in %s):\n", res.Dir, filepath.Join(res.Dir, sweep.CellsDir))
 	for _, f := range res.Files {

@@ -15,8 +15,8 @@ func TestCmdSweepSmallGrid(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "recommended:") {
-		t.Errorf("no recommendation in the output:\n%s", stdout)
+	if !strings.Contains(stdout, "recommended:") || !strings.Contains(stdout, "How sure: not measured") {
+		t.Errorf("no recommendation, or no word on how sure it is, in the output:\n%s", stdout)
 	}
 	for _, f := range []string{"sweep.csv", "sweep.json", "sweep.md", "heatmap-pass.png", "cells/ft2-rt500ms/run.json", "cells/ft4-rt500ms/dashboard.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
@@ -32,6 +32,8 @@ func TestCmdSweepRefusesBadInput(t *testing.T) {
 		{"sweep", path, "--fail-threshold", "0"},
 		{"sweep", path, "--reset-timeout", "soon"},
 		{"sweep", path, "--objective", "happiness"},
+		{"sweep", path, "--window", "30s", "--interval", "60s"},
+		{"sweep", path, "--window", "-1s"},
 		{"sweep", "no-such-scenario"},
 	} {
 		code, _, stderr := runCmd(t, run, args...)
