@@ -27,6 +27,7 @@ const (
 	SuiteInvalid     = "invalid"     // the scenario did not parse, validate or fit the time scale
 	SuiteError       = "error"       // the run broke (not a threshold verdict)
 	SuiteInterrupted = "interrupted" // stopped early; its report covers what was recorded
+	SuiteDistorted   = "distorted"   // the machine did not keep up with the time scale: not a pass
 	SuiteNotRun      = "not run"     // the suite was interrupted before it
 	SuiteOtherShard  = "other shard" // another shard plays it
 )
@@ -145,28 +146,23 @@ func ReadSuite(dir string) (*Suite, error) {
 	return &s, nil
 }
 
-// Worst is the suite's exit status: 130 if any scenario was interrupted,
-// else 2 if any was invalid, else 1 if any failed or broke, else 0.
+// Worst is the suite's exit status, the worst of its scenarios': 130 if
+// any was interrupted, else 2 if any was invalid or could not be played,
+// else 3 if any was distorted (the machine, not the scenario, decided it),
+// else 1 if any failed a threshold, else 0.
 func (s *Suite) Worst() int {
-	code := 0
+	rank := map[string]int{SuiteFail: 1, SuiteDistorted: 2, SuiteInvalid: 3, SuiteError: 3, SuiteInterrupted: 4, SuiteNotRun: 4}
+	codes := []int{0, 1, 3, 2, 130}
+	worst := 0
 	for _, e := range s.Played() {
-		switch e.Status {
-		case SuiteInterrupted, SuiteNotRun:
-			return 130
-		case SuiteInvalid:
-			code = 2
-		case SuiteFail, SuiteError:
-			if code == 0 {
-				code = 1
-			}
-		}
+		worst = max(worst, rank[e.Status])
 	}
-	return code
+	return codes[worst]
 }
 
 var suiteVerdicts = map[string]string{
 	SuitePass: "✅ pass", SuiteFail: "❌ fail", SuiteInvalid: "⛔ invalid", SuiteError: "⛔ error",
-	SuiteInterrupted: "⏸ interrupted", SuiteNotRun: "⏸ not run",
+	SuiteInterrupted: "⏸ interrupted", SuiteNotRun: "⏸ not run", SuiteDistorted: "⚠️ distorted",
 }
 
 // markdown renders the suite's report.md: one row per scenario played.
@@ -183,7 +179,7 @@ func (s *Suite) markdown() []byte {
 		p("Shard %d of %d: %d of the suite's %d scenarios (merge the shards with `brownout merge`).\n\n", s.Shard, s.Shards, len(played), len(s.Entries))
 	}
 	var parts []string
-	for _, st := range []string{SuitePass, SuiteFail, SuiteInvalid, SuiteError, SuiteInterrupted, SuiteNotRun} {
+	for _, st := range []string{SuitePass, SuiteFail, SuiteDistorted, SuiteInvalid, SuiteError, SuiteInterrupted, SuiteNotRun} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}

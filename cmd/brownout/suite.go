@@ -239,10 +239,15 @@ func playSuiteEntry(ctx context.Context, e *reports.SuiteEntry, dir string, pass
 		e.Status = reports.SuitePass
 	case code == exitInterrupted:
 		e.Status = reports.SuiteInterrupted
+	case code == exitDistorted:
+		e.Status = reports.SuiteDistorted
+		e.Judge(dir)
 	case code == exitFailed && fresh:
 		e.Status = reports.SuiteFail
 		e.Judge(dir)
-	case code == exitUsage:
+	case code == exitUsage && !fresh:
+		// Exit 2 before anything was recorded: the scenario does not fit
+		// this run (time scale, settings) or could not be set up.
 		e.Status, e.Error = reports.SuiteInvalid, lastError(errs.String())
 	default:
 		e.Status, e.Error = reports.SuiteError, lastError(errs.String())

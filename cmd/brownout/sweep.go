@@ -30,7 +30,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"",
 		"With --shard I/N it plays only cell k mod N + 1 of the grid (cells in grid order, k from 0)",
 		"and writes that part's report and sweep-shard.json; 'brownout merge' combines the N",
-		"folders into the outputs of the whole sweep (see docs/sharding.md).",
+		"folders into the outputs of the whole sweep (see docs/suites.md).",
 		"",
 		"Exit status: 0 some cell passes every threshold, 1 none does, 2 invalid input or usage,",
 		"130 interrupted (finished cells are kept and a partial report is written). A shard exits",
