@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type breaker struct {
 
 	onTransition transitionFunc
 	onStoreError func(breaker string, err error)
+
+	obsMu  sync.Mutex // orders transitions made here and seen in the store
+	lastAt time.Time  // when the state after the last transition began
 
 	last       atomic.Int32 // gobreaker.State after the last transition
 	openedAt   atomic.Int64 // UnixNano of the last transition to open
@@ -113,6 +117,13 @@ func newBreaker(name string, cfg BreakerConfig, callTimeout time.Duration, deps 
 // moved records a transition of this breaker's state, made here or, when
 // shared, seen in the store, and reports it.
 func (b *breaker) moved(from, to gobreaker.State, at time.Time) {
+	b.obsMu.Lock()
+	defer b.obsMu.Unlock()
+	b.setLast(from, to, at)
+}
+
+func (b *breaker) setLast(from, to gobreaker.State, at time.Time) {
+	b.lastAt = at
 	b.last.Store(int32(to))
 	switch to {
 	case gobreaker.StateOpen:
@@ -127,10 +138,13 @@ func (b *breaker) moved(from, to gobreaker.State, at time.Time) {
 
 // observe is told the shared state a call found in the store: a state this
 // replica has not seen yet is a transition another replica made, at the
-// moment the state began.
+// moment the state began. A read older than the last transition this
+// replica knows of (calls read the store concurrently) is ignored.
 func (b *breaker) observe(to gobreaker.State, since time.Time) {
-	if from := gobreaker.State(b.last.Load()); from != to {
-		b.moved(from, to, since)
+	b.obsMu.Lock()
+	defer b.obsMu.Unlock()
+	if from := gobreaker.State(b.last.Load()); from != to && since.After(b.lastAt) {
+		b.setLast(from, to, since)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -56,8 +57,8 @@ var (
 
 // shared is the Redis-backed part of a breaker.
 type shared struct {
-	raw      SharedStore // the store as given, for reads that observe nothing
-	store    SharedStore // raw, observed by the breaker
+	raw      SharedStore     // the store as given, for reads that observe nothing
+	store    *observingStore // raw, observed by the breaker
 	dcb      *gobreaker.DistributedCircuitBreaker[string]
 	settings gobreaker.Settings
 	// turn admits one call of this replica at a time into the shared
@@ -69,6 +70,19 @@ type shared struct {
 	// generation is the shared state's generation as this replica last
 	// read it under the lock.
 	generation uint64
+
+	// Results waiting to be counted, and whether a call is counting them
+	// (see commit).
+	mu         sync.Mutex
+	pending    []pendingResult
+	committing bool
+}
+
+// pendingResult is a finished call waiting to be counted.
+type pendingResult struct {
+	generation uint64 // of the state the call was admitted in
+	err        error
+	done       chan struct{}
 }
 
 func isLocked(err error) bool {
@@ -77,22 +91,57 @@ func isLocked(err error) bool {
 }
 
 // observingStore reports to its breaker every shared state it reads, so
-// that a replica learns of the transitions other replicas made.
+// that a replica learns of the transitions other replicas made. During a
+// batch (see commit) it keeps the state in memory after the first read and
+// writes it back once at the end, so that counting n results costs one read
+// and one write. It is used under the replica's turn only.
 type observingStore struct {
 	SharedStore
-	b *breaker
+	b        *breaker
+	batching bool
+	cached   []byte // the state as read or written in this batch
+	dirty    bool
 }
 
-func (o observingStore) GetData(name string) ([]byte, error) {
+func (o *observingStore) GetData(name string) ([]byte, error) {
+	if o.batching && o.cached != nil && name == o.stateKey() {
+		return o.cached, nil
+	}
 	data, err := o.SharedStore.GetData(name)
-	if err == nil && len(data) > 0 && name == sharedStatePrefix+o.b.name {
+	if err == nil && len(data) > 0 && name == o.stateKey() {
 		var st gobreaker.SharedState
 		if json.Unmarshal(data, &st) == nil {
 			o.b.sh.generation = st.Generation
 			o.b.observe(st.State, st.Start)
 		}
+		if o.batching {
+			o.cached = data
+		}
 	}
 	return data, err
+}
+
+func (o *observingStore) SetData(name string, data []byte) error {
+	if o.batching && name == o.stateKey() {
+		o.cached, o.dirty = data, true
+		return nil
+	}
+	return o.SharedStore.SetData(name, data)
+}
+
+func (o *observingStore) stateKey() string { return sharedStatePrefix + o.b.name }
+
+// beginBatch starts keeping the state in memory.
+func (o *observingStore) beginBatch() { o.batching, o.cached, o.dirty = true, nil, false }
+
+// endBatch writes the state back if the batch changed it.
+func (o *observingStore) endBatch() error {
+	data, dirty := o.cached, o.dirty
+	o.batching, o.cached, o.dirty = false, nil, false
+	if !dirty {
+		return nil
+	}
+	return o.SharedStore.SetData(o.stateKey(), data)
 }
 
 // newShared builds the distributed breaker, creating the shared state when
@@ -103,7 +152,7 @@ func (b *breaker) newShared(store SharedStore, st gobreaker.Settings) error {
 	st.IsExcluded = func(err error) bool { return err == errStaleResult || excluded(err) }
 	b.sh = &shared{
 		raw:      store,
-		store:    observingStore{store, b},
+		store:    &observingStore{SharedStore: store, b: b},
 		settings: st,
 		turn:     make(chan struct{}, 1),
 		lockWait: b.callTimeout,
@@ -215,30 +264,73 @@ func (b *breaker) peek() (gobreaker.SharedState, error) {
 	return st, nil
 }
 
-// record counts a finished call's result in the shared state, under the
-// lock, through gobreaker (which trips the breaker when due). A result of
-// an older generation than the call's is counted as excluded, which changes
-// nothing. A store failure here loses the count and is reported.
+// record counts a finished call's result in the shared state, through
+// gobreaker (which trips the breaker when due), and returns once it is
+// counted. Results that finish while another call is counting are counted
+// together in the next batch, under one lock and with one read and one
+// write of the state (group commit), so a replica's counting keeps up with
+// any load. A result of an older generation than its call's is counted as
+// excluded, which changes nothing. A store failure loses the batch's counts
+// and is reported.
 func (b *breaker) record(ctx context.Context, generation uint64, callErr error) {
-	release, err := b.acquire(ctx, b.sh.lockWait)
-	if err != nil {
-		if ctx.Err() == nil {
-			b.storeFailed(err)
-		}
+	sh := b.sh
+	done := make(chan struct{})
+	sh.mu.Lock()
+	sh.pending = append(sh.pending, pendingResult{generation, callErr, done})
+	lead := !sh.committing
+	sh.committing = true
+	sh.mu.Unlock()
+	if !lead {
+		<-done
 		return
 	}
-	var (
-		called bool
-		result error
-	)
-	_, err = b.sh.dcb.Execute(func() (string, error) {
-		called, result = true, callErr
-		if b.sh.generation != generation {
-			result = errStaleResult
+	for {
+		sh.mu.Lock()
+		batch := sh.pending
+		sh.pending = nil
+		if len(batch) == 0 {
+			sh.committing = false
+			sh.mu.Unlock()
+			return
 		}
-		return "", result
-	})
-	b.settle(err, called, result, release)
+		sh.mu.Unlock()
+		b.commit(ctx, batch)
+		for _, p := range batch {
+			close(p.done)
+		}
+	}
+}
+
+// commit counts a batch of results under the lock.
+func (b *breaker) commit(ctx context.Context, batch []pendingResult) {
+	release, err := b.acquire(ctx, b.sh.lockWait)
+	if err != nil {
+		b.storeFailed(err)
+		return
+	}
+	b.sh.store.beginBatch()
+	var storeErr error
+	for _, p := range batch {
+		var (
+			called bool
+			result error
+		)
+		_, err := b.sh.dcb.Execute(func() (string, error) {
+			called, result = true, p.err
+			if b.sh.generation != p.generation {
+				result = errStaleResult
+			}
+			return "", result
+		})
+		if (called && err != result) || (!called && !rejected(err)) {
+			storeErr = err
+			break
+		}
+	}
+	if err := b.sh.store.endBatch(); err != nil && storeErr == nil {
+		storeErr = err
+	}
+	b.settle(storeErr, false, nil, release)
 }
 
 // probe runs fn holding the lock across the call.

@@ -179,10 +179,17 @@ func TestSharedBreakerNoCallWhileOpen(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		var opens []time.Time
+		last := map[int]Transition{}
 		for _, tr := range rs.transitions() {
 			if tr.To == contract.StateOpen {
 				opens = append(opens, tr.At)
 			}
+			// Each replica's transitions chain, in time order, although
+			// its calls read the store concurrently.
+			if p, ok := last[tr.replica]; ok && (p.To != tr.From || tr.At.Before(p.At)) {
+				t.Errorf("replica %d: %+v after %+v", tr.replica, tr.Transition, p)
+			}
+			last[tr.replica] = tr.Transition
 		}
 		if len(opens) == 0 {
 			t.Fatal("the shared breaker never opened")

@@ -28,6 +28,7 @@ func Defaults() Scenario {
 			Scope:               ScopeShared,
 			Window:              0,
 			Buckets:             10,
+			Store:               StoreLocal,
 		},
 		Assistant: Assistant{
 			Mode:     ModeChat,
@@ -59,6 +60,8 @@ const (
 	PolicyRatio       = "ratio"
 	ScopeShared       = "shared"
 	ScopePerEndpoint  = "per-endpoint"
+	StoreLocal        = "local"
+	StoreRedis        = "redis"
 	ModeChat          = "chat"
 	ModeText          = "text"
 	QueriesBuiltin    = "builtin"

@@ -176,6 +176,10 @@ type Breaker struct {
 	Window Duration `yaml:"window"`
 	// Buckets is the number of buckets the rolling window is cut into, 2 to 1000; the oldest bucket is dropped whole, so the counts cover between window·(1-1/buckets) and window. Default 10.
 	Buckets int `yaml:"buckets" jsonschema:"minimum=2,maximum=1000"`
+	// Store is where the breaker's state lives: local (each assistant replica has its own breaker, in memory) or redis (one state shared by every replica, gobreaker's DistributedCircuitBreaker on Redis). Default local.
+	Store string `yaml:"store" jsonschema:"enum=local,enum=redis"`
+	// RedisURL is the Redis a redis store uses, such as redis://127.0.0.1:6379; empty starts an embedded in-process Redis, so nothing needs installing. Default empty.
+	RedisURL string `yaml:"redis_url"`
 }
 
 // Assistant configures the assistant service and its fallback levels.

@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -52,6 +54,7 @@ var MalformedModes = []string{"truncated", "invalid"}
 var (
 	policies    = []string{PolicyConsecutive, PolicyRatio}
 	scopes      = []string{ScopeShared, ScopePerEndpoint}
+	stores      = []string{StoreLocal, StoreRedis}
 	modes       = []string{ModeChat, ModeText}
 	patterns    = []string{PatternConstant, PatternRamp, PatternSine}
 	dists       = []string{DistFixed, DistUniform, DistNormal, DistLognormal}
@@ -253,6 +256,27 @@ func (v *validator) breaker(path string, b *Breaker) {
 	}
 	v.positive(join(path, "call_timeout"), b.CallTimeout)
 	v.enum(join(path, "scope"), b.Scope, "scope", scopes)
+	v.enum(join(path, "store"), b.Store, "store", stores)
+	if b.RedisURL != "" {
+		if err := checkRedisURL(b.RedisURL); err != nil {
+			v.errorf(join(path, "redis_url"), "found %q: %v; want redis://host:port such as redis://127.0.0.1:6379, or nothing for the embedded Redis", b.RedisURL, err)
+		}
+	}
+}
+
+// checkRedisURL accepts what the Redis client accepts: redis:// or
+// rediss:// with a host.
+func checkRedisURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.Unwrap(err)
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		return fmt.Errorf("scheme %q is not redis or rediss", u.Scheme)
+	case u.Hostname() == "":
+		return errors.New("no host")
+	}
+	return nil
 }
 
 func (v *validator) assistant(path string, a *Assistant) {

@@ -33,6 +33,7 @@ func assistantConfig(sc *scenarios.Scenario, upstreamURL string) assistant.Confi
 	cfg.Breaker.HalfOpenMaxRequests = uint32(b.HalfOpenMaxRequests)
 	cfg.Breaker.Interval = b.Interval.D()
 	cfg.Breaker.Scope = b.Scope
+	cfg.Breaker.Store = b.Store
 	cfg.Breaker.Window = b.Window.D()
 	cfg.Breaker.Buckets = uint32(b.Buckets)
 	cfg.CallTimeout = b.CallTimeout.D()

@@ -108,6 +108,7 @@ type runner struct {
 	tracker       *progressTracker
 	wrapAssistant func(http.Handler) http.Handler
 	progressWG    sync.WaitGroup
+	redisURL      string
 }
 
 // Run plays sc and records it. It returns when the scenario has played out
@@ -132,6 +133,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*Result, 
 	}
 	if r.target == nil {
 		r.target = builtin{inMemory: r.inMemory, wrap: r.wrapAssistant}
+	}
+	if r.redisURL != "" {
+		// Recorded in the header's scenario, like every other setting.
+		c := *sc
+		c.Breaker.RedisURL = r.redisURL
+		sc = &c
 	}
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("scenario %q: %w", sc.Name, err)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -88,13 +89,18 @@ type builtin struct {
 }
 
 // Start implements Target.
-func (b builtin) Start(_ context.Context, w Wiring) (Running, error) {
+func (b builtin) Start(ctx context.Context, w Wiring) (Running, error) {
 	observe := func(tr assistant.Transition) {
 		w.Observe(Transition{Breaker: tr.Breaker, From: tr.From, To: tr.To, At: tr.At})
 	}
-	svc, err := assistant.New(assistantConfig(w.Scenario, w.UpstreamURL),
-		assistant.WithObserver(observe), assistant.WithLogger(w.Log), assistant.WithTransport(w.Upstream))
+	shared, err := startShared(ctx, w.Scenario, b.inMemory)
 	if err != nil {
+		return nil, err
+	}
+	svc, err := assistant.New(assistantConfig(w.Scenario, w.UpstreamURL), append(shared.options(),
+		assistant.WithObserver(observe), assistant.WithLogger(w.Log), assistant.WithTransport(w.Upstream))...)
+	if err != nil {
+		shared.close()
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
 	if b.inMemory {
@@ -102,16 +108,17 @@ func (b builtin) Start(_ context.Context, w Wiring) (Running, error) {
 		if b.wrap != nil {
 			h = b.wrap(svc)
 		}
-		return &builtinRunning{endpoints: Endpoints{
+		return &builtinRunning{shared: shared, endpoints: Endpoints{
 			QueryURLs: []string{"http://assistant.invalid" + contract.PathQuery},
 			Transport: handlerTransport{h: h},
 		}}, nil
 	}
 	l, err := listenLoopback()
 	if err != nil {
+		shared.close()
 		return nil, err
 	}
-	r := &builtinRunning{endpoints: Endpoints{QueryURLs: []string{"http://" + l.Addr().String() + contract.PathQuery}}}
+	r := &builtinRunning{shared: shared, endpoints: Endpoints{QueryURLs: []string{"http://" + l.Addr().String() + contract.PathQuery}}}
 	r.servers.serve(l, svc.Serve)
 	return r, nil
 }
@@ -120,6 +127,7 @@ func (b builtin) Start(_ context.Context, w Wiring) (Running, error) {
 type builtinRunning struct {
 	endpoints Endpoints
 	servers   serverGroup
+	shared    *sharedState // nil with a local store
 }
 
 func (r *builtinRunning) Endpoints() Endpoints { return r.endpoints }
@@ -131,7 +139,11 @@ func (r *builtinRunning) Watch(ctx context.Context, _ func(Transition)) error {
 	return nil
 }
 
+// Stop stops the servers, then the shared store; store failures during
+// the run come back as a warning.
 func (r *builtinRunning) Stop(context.Context) error {
 	r.servers.stop()
-	return r.servers.err()
+	err := errors.Join(r.servers.err(), r.shared.failures())
+	r.shared.close()
+	return err
 }

@@ -27,6 +27,8 @@ type breakerOverrides struct {
 	policy        string
 	callTimeout   time.Duration
 	breaker       string
+	store         string
+	redisURL      string
 	seed          int64
 }
 
@@ -37,6 +39,8 @@ func (o *breakerOverrides) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.policy, "policy", "", "trip policy: consecutive or ratio (overrides breaker.policy)")
 	fs.DurationVar(&o.callTimeout, "call-timeout", 0, "timeout of one upstream call (overrides breaker.call_timeout)")
 	fs.StringVar(&o.breaker, "breaker", "on", "on, or off to call the upstream without a breaker (overrides breaker.enabled)")
+	fs.StringVar(&o.store, "store", "", "where the breaker state lives: local, or redis to share one state between replicas (overrides breaker.store)")
+	fs.StringVar(&o.redisURL, "redis", "", "use the Redis at this URL, such as redis://127.0.0.1:6379, instead of the embedded one; implies --store redis (overrides breaker.redis_url)")
 	fs.Int64Var(&o.seed, "seed", 0, "random seed for faults and questions (overrides seed)")
 }
 
@@ -63,6 +67,13 @@ func (o *breakerOverrides) apply(fs *pflag.FlagSet, sc *scenarios.Scenario) erro
 			return fmt.Errorf("--breaker=%q: want on or off", o.breaker)
 		}
 		sc.Breaker.Enabled = on
+	}
+	if fs.Changed("redis") {
+		sc.Breaker.RedisURL = o.redisURL
+		sc.Breaker.Store = scenarios.StoreRedis
+	}
+	if fs.Changed("store") {
+		sc.Breaker.Store = o.store
 	}
 	if fs.Changed("seed") {
 		sc.Seed = o.seed
