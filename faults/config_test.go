@@ -152,3 +152,28 @@ func TestStatusMessageDoesNotLeak(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFault: the --fault flag parser never panics, and what it
+// accepts either passes Config validation or is refused by it with an
+// error, never a panic in the server's builder.
+func FuzzParseFault(f *testing.F) {
+	for _, s := range []string{"reset", "reset:rate=0,rate_to=0.8", "status:body=model_loading,rate=0.5,estimated_time=30s",
+		"latency:dist=lognormal,median=2s,p99=20s,first=10", "stream_error:tokens=3,message=oops, it broke", "status:rate_to=NaN"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseFault(s)
+		if err != nil {
+			return
+		}
+		cfg := Config{Phases: []Phase{{Name: "p", Faults: []FaultSpec{spec}}}}
+		if cfg.Validate() != nil {
+			return
+		}
+		srv, err := New(cfg)
+		if err != nil {
+			t.Fatalf("Validate accepted %q but New refused it: %v", s, err)
+		}
+		srv.Close()
+	})
+}
