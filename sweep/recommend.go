@@ -244,9 +244,9 @@ func why(best, next *Cell, obj []Objective) string {
 		}
 		seeds := ""
 		if p, ok := pair(best, next, o); ok {
-			seeds = ", " + p.String()
+			seeds = fmt.Sprintf("; seed by seed, %s was %s", best.Name, p)
 		}
-		out := fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s%s).",
+		out := fmt.Sprintf("%s%s has %s %s (%s) than the runner-up %s (%s)%s.",
 			tie, best.Name, more, o.Metric, formatStat(o.Metric, sb), next.Name, formatStat(o.Metric, sn), seeds)
 		// The trade-off: later criteria on which the runner-up does better.
 		var trade []string
@@ -282,7 +282,7 @@ func tieText(best, next *Cell, o Objective) string {
 	n, _ := next.Stat(o.Metric)
 	a, b := formatStat(o.Metric, s), formatStat(o.Metric, n)
 	if p, ok := pair(best, next, o); ok {
-		return fmt.Sprintf("%s (%s and %s; the first %s, within the seeds' spread)", o.Metric, a, b, p)
+		return fmt.Sprintf("%s (%s and %s; seed by seed, %s was %s: within the seeds' spread)", o.Metric, a, b, best.Name, p)
 	}
 	if a == b {
 		return fmt.Sprintf("%s %s", o.Metric, a)
