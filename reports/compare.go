@@ -215,6 +215,16 @@ func (d MetricDiff) ChangeText() string {
 	case d.ChangeKind == ChangePP:
 		return signed(trimFloat(d.Change, 2)) + " pp"
 	}
+	bv, nv := d.Base.numeric(), d.New.numeric()
+	switch {
+	case d.Change >= 1:
+		// A rise of 100% or more reads better as a factor too.
+		return signed(sig3(d.Change*100)) + "% (×" + sig3(nv/bv) + ")"
+	case d.Change < -0.9 && nv != 0 && bv/nv < 1e15:
+		// A fall of more than 90% rounds towards −100%, which would read
+		// as "to zero": give the factor.
+		return "−" + formatPercent(-d.Change) + " (÷" + sig3(bv/nv) + ")"
+	}
 	return signed(sig3(d.Change*100)) + "%"
 }
 

@@ -181,7 +181,7 @@ func TestCompareKnownDifferences(t *testing.T) {
 		{"", "open_time_ratio", 60.0 / 270, 0, -100 * 60.0 / 270, ChangePP, "−22.22 pp"},
 		{"", "time_to_open", 70, inf, inf, ChangeRelative, "to never"},
 		{"outage", "fallback_ratio", 0.5, 1, 50, ChangePP, "+50 pp"},
-		{"outage", "latency_p50", 0.005, 0.01, 1, ChangeRelative, "+100%"},
+		{"outage", "latency_p50", 0.005, 0.01, 1, ChangeRelative, "+100% (×2)"},
 		{"healthy", "latency_p99", 0.1, 0.11, 0.1, ChangeRelative, "+10%"},
 		{"recovery", "upstream_failures", 0, 0, 0, ChangeRelative, "0"},
 		{"recovery", "latency_max", 0.2, 0.3, 0.5, ChangeRelative, "+50%"},
@@ -200,6 +200,27 @@ func TestCompareKnownDifferences(t *testing.T) {
 	for _, p := range c.Phases {
 		if len(p.Metrics) != len(MetricNames) {
 			t.Errorf("phase %s: %d metrics", p.Name, len(p.Metrics))
+		}
+	}
+}
+
+func TestChangeText(t *testing.T) {
+	for _, tc := range []struct {
+		base, new MetricValue
+		want      string
+	}{
+		{MetricValue{Name: "latency_p50", Value: 2}, MetricValue{Name: "latency_p50", Value: 0.000527}, "−99.97% (÷3795)"},
+		{MetricValue{Name: "latency_p50", Value: 2}, MetricValue{Name: "latency_p50", Value: 0.5}, "−75%"},
+		{MetricValue{Name: "upstream_calls", Value: 100}, MetricValue{Name: "upstream_calls", Value: 350}, "+250% (×3.5)"},
+		{MetricValue{Name: "upstream_calls", Value: 100}, MetricValue{Name: "upstream_calls", Value: 0}, "−100%"},
+		{MetricValue{Name: "upstream_calls", Value: 0}, MetricValue{Name: "upstream_calls", Value: 5}, "from 0"},
+		{MetricValue{Name: "latency_p50", NoData: true}, MetricValue{Name: "latency_p50", Value: 1}, "n/a"},
+		{MetricValue{Name: "time_to_open", Never: true}, MetricValue{Name: "time_to_open", Value: 1}, "from never"},
+		{MetricValue{Name: "time_to_open", Never: true}, MetricValue{Name: "time_to_open", Never: true}, "0"},
+		{MetricValue{Name: "error_ratio", Value: 0.016}, MetricValue{Name: "error_ratio", Value: 0}, "−1.6 pp"},
+	} {
+		if got := diffOne(tc.base, tc.new).ChangeText(); got != tc.want {
+			t.Errorf("%v → %v: %q, want %q", tc.base, tc.new, got, tc.want)
 		}
 	}
 }
