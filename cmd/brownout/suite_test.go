@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -238,5 +240,31 @@ func TestRunAB(t *testing.T) {
 	code, _, stderr = runCmd(t, run, "compare", filepath.Join(out, "off"), filepath.Join(out, "on"), "--fail-on", "latency_p99:+2pp")
 	if code != exitUsage || !strings.Contains(stderr, "not a ratio") {
 		t.Errorf("compare with a bad bound: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestSuiteInterruptedBeforeStart: a suite stopped before its first
+// scenario plays nothing, marks every scenario "not run" and exits 130.
+func TestSuiteInterruptedBeforeStart(t *testing.T) {
+	dir := writeSuite(t)
+	out := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"run", dir, "--out", out, "--quiet"}, &stdout, &stderr); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout.String(), stderr.String())
+	}
+	st, err := reports.ReadSuite(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range st.Entries {
+		if e.Status != reports.SuiteNotRun {
+			t.Errorf("%s: %s, want not run", e.Name, e.Status)
+		}
+	}
+	doc := readJUnit(t, filepath.Join(out, "junit.xml"))
+	if len(doc.Suites) != 3 || doc.Errors != 3 {
+		t.Errorf("junit: %d suites, %d errors: want 3 errored", len(doc.Suites), doc.Errors)
 	}
 }
