@@ -438,7 +438,11 @@ func (c *Comparison) Markdown() []byte {
 		}
 		p("\n")
 	}
-	p("![both runs overlaid: breaker state, outcomes, latency, upstream load](%s)\n\n", ComparePNG)
+	p("## At a glance\n\n")
+	for _, line := range c.glance() {
+		p("- %s\n", line)
+	}
+	p("\n![both runs overlaid: breaker state, outcomes, latency, upstream load](%s)\n\n", ComparePNG)
 	table := func(ds []MetricDiff) {
 		p("| Metric | %s | %s | Change |\n|---|---:|---:|---:|\n", mdEscape(c.Base.Label), mdEscape(c.New.Label))
 		for _, d := range ds {
@@ -460,6 +464,30 @@ func (c *Comparison) Markdown() []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// glance sums up the comparison for a reviewer in three lines: what users
+// got, what the upstream received, what the breaker did (whole run).
+func (c *Comparison) glance() []string {
+	get := func(m string) MetricDiff {
+		for _, d := range c.Overall {
+			if d.Metric == m {
+				return d
+			}
+		}
+		return diffOne(MetricValue{Name: m, NoData: true}, MetricValue{Name: m, NoData: true})
+	}
+	unnest := strings.NewReplacer(" (", "; ", ")", "")
+	move := func(m string) string {
+		d := get(m)
+		return fmt.Sprintf("%s → %s (%s)", d.Base.Display(), d.New.Display(), unnest.Replace(d.ChangeText()))
+	}
+	return []string{
+		"**Users**: success " + move("success_ratio") + ", fallbacks " + move("fallback_ratio") +
+			", 503s " + move("unavailable_ratio") + "; latency p50 " + move("latency_p50") + ", p99 " + move("latency_p99") + ".",
+		"**Upstream**: calls " + move("upstream_calls") + ", failed calls " + move("upstream_failures") + ".",
+		"**Breaker**: opens " + move("breaker_opens") + ", open for " + move("open_time_ratio") + " of the run.",
+	}
 }
 
 // ---- regression bounds ----

@@ -295,6 +295,9 @@ func TestCompareOutputs(t *testing.T) {
 		"| latency_p99 | 200 ms | 300 ms | +50% |",
 		"| time_to_open | 70 s | never | to never |",
 		"## Phase outage",
+		"- **Upstream**: calls 12 → 9 (−25%), failed calls 6 → 3 (−50%).",
+		"- **Breaker**: opens 1 → 0 (−100%), open for 22.2% → 0% (−22.22 pp) of the run.",
+		"- **Users**: success 80% → 100% (+20 pp), fallbacks 20% → 40% (+20 pp), 503s 20% → 0% (−20 pp); latency p50 100 ms → 110 ms (+10%), p99 200 ms → 300 ms (+50%).",
 		"❌ 2 of 3 exceeded",
 		"| `upstream_failures:+0` | 6 | 3 | −50% | ✅ holds |",
 	} {
