@@ -39,7 +39,13 @@ const (
 
 // lockPollMax caps the pause between two tries of a lock held by another
 // replica.
-const lockPollMax = 10 * time.Millisecond
+const lockPollMax = time.Millisecond
+
+// batchPause is how long a replica that has just counted a batch waits
+// before it takes the lock again for the next one: at least lockPollMax, so
+// that every replica waiting for the lock tries it while it is free. Without
+// it, a busy replica that relocks at once starves the others.
+const batchPause = 2 * lockPollMax
 
 // probeLockWait is how long a call in the half-open state waits for the
 // lock before it counts as one probe too many: long enough for another
@@ -297,6 +303,12 @@ func (b *breaker) record(ctx context.Context, generation uint64, callErr error) 
 		b.commit(ctx, batch)
 		for _, p := range batch {
 			close(p.done)
+		}
+		sh.mu.Lock()
+		more := len(sh.pending) > 0
+		sh.mu.Unlock()
+		if more {
+			time.Sleep(batchPause)
 		}
 	}
 }

@@ -43,6 +43,11 @@ const (
 
 // Assistant settings.
 const (
+	// MinReplicas and MaxReplicas bound assistant.replicas: each replica is
+	// a Service with its own loopback port in the run's process.
+	MinReplicas = 1
+	MaxReplicas = 64
+
 	// MinTopK and MaxTopK bound assistant.top_k and a request's "top_k".
 	MinTopK = 1
 	MaxTopK = 50

@@ -32,6 +32,7 @@ func Defaults() Scenario {
 		},
 		Assistant: Assistant{
 			Mode:     ModeChat,
+			Replicas: 1,
 			TopK:     5,
 			Cache:    Cache{Size: 1000, TTL: Duration(10 * time.Minute)},
 			Excerpts: Excerpts{Count: 3, Chars: 200},

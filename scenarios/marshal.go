@@ -23,6 +23,7 @@ func Marshal(s *Scenario) ([]byte, error) {
 		{Key: "breaker", Value: plainMap(&s.Breaker)},
 		{Key: "assistant", Value: yaml.MapSlice{
 			{Key: "mode", Value: s.Assistant.Mode},
+			{Key: "replicas", Value: s.Assistant.Replicas},
 			{Key: "top_k", Value: s.Assistant.TopK},
 			{Key: "cache", Value: plainMap(&s.Assistant.Cache)},
 			{Key: "excerpts", Value: plainMap(&s.Assistant.Excerpts)},

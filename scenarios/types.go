@@ -186,6 +186,8 @@ type Breaker struct {
 type Assistant struct {
 	// Mode is the upstream API the assistant calls: chat (/v1/chat/completions) or text (legacy text generation). Default chat.
 	Mode string `yaml:"mode" jsonschema:"enum=chat,enum=text"`
+	// Replicas is the number of assistant instances, 1 to 64, each on its own loopback port with its own breaker (or one breaker shared through Redis with breaker.store redis); load goes to them round-robin, like a load balancer. Default 1.
+	Replicas int `yaml:"replicas" jsonschema:"minimum=1,maximum=64"`
 	// TopK is the number of knowledge-base documents retrieved per question, 1 to 50. Default 5.
 	TopK int `yaml:"top_k" jsonschema:"minimum=1,maximum=50"`
 	// Cache is the first fallback level: answers remembered from the upstream.

@@ -281,6 +281,7 @@ func checkRedisURL(s string) error {
 
 func (v *validator) assistant(path string, a *Assistant) {
 	v.enum(join(path, "mode"), a.Mode, "mode", modes)
+	v.between(join(path, "replicas"), a.Replicas, limits.MinReplicas, limits.MaxReplicas)
 	v.between(join(path, "top_k"), a.TopK, limits.MinTopK, limits.MaxTopK)
 	v.between(join(path, "cache.size"), a.Cache.Size, 0, limits.MaxCacheSize)
 	v.positive(join(path, "cache.ttl"), a.Cache.TTL)

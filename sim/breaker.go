@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,14 +14,19 @@ import (
 	"brownout/faults"
 )
 
-// breakerHistory keeps the breaker's transitions (there are few) so that a
-// request or upstream call can be tagged with the state at its own time,
-// not the state when its record happened to be written.
+// breakerHistory keeps the breakers' transitions (there are few), one track
+// per replica, so that a request or upstream call can be tagged with the
+// state of its replica's breaker at its own time, not the state when its
+// record happened to be written.
 type breakerHistory struct {
 	enabled bool
 	mu      sync.RWMutex
-	at      []time.Time
-	to      []contract.State
+	tracks  []track // by replica
+}
+
+type track struct {
+	at []time.Time
+	to []contract.State
 }
 
 func newBreakerHistory(enabled bool) *breakerHistory {
@@ -31,36 +37,67 @@ func newBreakerHistory(enabled bool) *breakerHistory {
 // the breaker's lock, so it only appends.
 func (h *breakerHistory) add(tr Transition) {
 	h.mu.Lock()
-	h.at = append(h.at, tr.At)
-	h.to = append(h.to, tr.To)
+	for len(h.tracks) <= tr.Replica {
+		h.tracks = append(h.tracks, track{})
+	}
+	t := &h.tracks[tr.Replica]
+	t.at = append(t.at, tr.At)
+	t.to = append(t.to, tr.To)
 	h.mu.Unlock()
 }
 
-// stateAt returns the breaker state in force at t.
-func (h *breakerHistory) stateAt(t time.Time) contract.State {
+// stateAt returns the state of replica's breaker in force at t.
+func (h *breakerHistory) stateAt(replica int, t time.Time) contract.State {
 	if !h.enabled {
 		return contract.StateDisabled
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	i := sort.Search(len(h.at), func(i int) bool { return h.at[i].After(t) })
+	if replica >= len(h.tracks) {
+		return contract.StateClosed
+	}
+	tr := &h.tracks[replica]
+	i := sort.Search(len(tr.at), func(i int) bool { return tr.at[i].After(t) })
 	if i == 0 {
 		return contract.StateClosed
 	}
-	return h.to[i-1]
+	return tr.to[i-1]
 }
 
-// current returns the latest state.
-func (h *breakerHistory) current() contract.State {
+// current returns the latest state of replica's breaker.
+func (h *breakerHistory) current(replica int) contract.State {
 	if !h.enabled {
 		return contract.StateDisabled
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if len(h.to) == 0 {
+	if replica >= len(h.tracks) || len(h.tracks[replica].to) == 0 {
 		return contract.StateClosed
 	}
-	return h.to[len(h.to)-1]
+	to := h.tracks[replica].to
+	return to[len(to)-1]
+}
+
+// headerReplica tells the stamp transport which replica sent an upstream
+// call; the built-in target's replicas set it (see replicaTransport).
+const headerReplica = "X-Brownout-Replica"
+
+// replicaTransport marks every upstream call of one replica.
+type replicaTransport struct {
+	next    http.RoundTripper
+	replica string
+}
+
+func (t replicaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r2 := *req
+	r2.Header = req.Header.Clone()
+	r2.Header.Set(headerReplica, t.replica)
+	return t.next.RoundTrip(&r2)
+}
+
+func replicaOf(h http.Header) int {
+	n, _ := strconv.Atoi(h.Get(headerReplica))
+	return max(n, 0)
 }
 
 // stampTransport sits between the assistant and the fake upstream. It
@@ -88,7 +125,7 @@ func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		b = append(append(b, loadID...), '.')
 	}
 	id := string(appendBase36(b, t.seq.Add(1)))
-	t.pending.Store(id, t.hist.current())
+	t.pending.Store(id, t.hist.current(replicaOf(req.Header)))
 	r2 := *req
 	r2.Header = req.Header.Clone()
 	r2.Header.Set(contract.HeaderRequestID, id)
@@ -128,5 +165,5 @@ func (t *stampTransport) stateOf(c *faults.Call) contract.State {
 			return v.(contract.State)
 		}
 	}
-	return t.hist.stateAt(c.At)
+	return t.hist.stateAt(0, c.At)
 }

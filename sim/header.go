@@ -57,8 +57,16 @@ func breakerNames(sc *scenarios.Scenario) []string {
 		return nil
 	}
 	name := assistant.DefaultConfig().Breaker.Name
+	names := []string{name}
 	if sc.Breaker.Scope == assistant.ScopePerEndpoint {
-		return []string{name + "." + assistant.EndpointChat, name + "." + assistant.EndpointText}
+		names = []string{name + "." + assistant.EndpointChat, name + "." + assistant.EndpointText}
 	}
-	return []string{name}
+	n := max(1, sc.Assistant.Replicas)
+	var all []string
+	for i := range n {
+		for _, b := range names {
+			all = append(all, replicaBreaker(b, i, n))
+		}
+	}
+	return all
 }

@@ -48,14 +48,15 @@ type play struct {
 	upstreamPool   *http.Transport // nil in memory
 
 	// target
-	running     Running
-	loadPool    *http.Transport // nil when the target brings its transport
-	watching    context.CancelFunc
-	watchDone   chan struct{} // closed when Watch has returned
-	watchErr    error         // the target failed during the run
-	warnings    []string
-	stopped     bool
-	interrupted bool
+	running      Running
+	replicaOfURL map[string]int  // query URL -> replica
+	loadPool     *http.Transport // nil when the target brings its transport
+	watching     context.CancelFunc
+	watchDone    chan struct{} // closed when Watch has returned
+	watchErr     error         // the target failed during the run
+	warnings     []string
+	stopped      bool
+	interrupted  bool
 
 	// load
 	t0             time.Time
@@ -131,6 +132,10 @@ func (p *play) startTarget(ctx context.Context) error {
 	ep := running.Endpoints()
 	if len(ep.QueryURLs) == 0 {
 		return errors.New("target: no query URL")
+	}
+	p.replicaOfURL = make(map[string]int, len(ep.QueryURLs))
+	for i, u := range ep.QueryURLs {
+		p.replicaOfURL[u] = i
 	}
 	if ep.Transport == nil {
 		for _, u := range ep.QueryURLs {

@@ -42,7 +42,7 @@ func (p *progressTracker) snapshot(now time.Time, done bool) Progress {
 	pr := Progress{
 		Elapsed:  time.Duration(float64(now.Sub(p.t0)) * p.k),
 		Total:    p.sc.TotalDuration(),
-		Breaker:  p.hist.current(),
+		Breaker:  p.hist.current(0),
 		Requests: n,
 		Done:     done,
 	}

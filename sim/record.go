@@ -48,7 +48,7 @@ func (p *play) record(res *vegeta.Result) {
 	p.keepErr(p.rec.Request(recording.Request{
 		Seq: res.Seq + 1, T: start, Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
 		Outcome: out, Reason: reason, Phase: p.header.PhaseAt(start),
-		Breaker: p.hist.stateAt(res.Timestamp.Add(res.Latency)), Error: why,
+		Breaker: p.hist.stateAt(p.replicaOfURL[res.URL], res.Timestamp.Add(res.Latency)), Error: why,
 	}))
 	res.Body, res.Headers = nil, nil
 	res.Timestamp = p.t0.Add(start)

@@ -2,9 +2,13 @@ package sim
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"brownout/contract"
 	"brownout/redisstore/redistest"
@@ -85,5 +89,75 @@ func TestSharedStoreUnreachableFailsAtStart(t *testing.T) {
 	_, err = Run(context.Background(), sc, WithRedis("redis://127.0.0.1:1"))
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("Run with an unreachable Redis: %v, want an error at start saying it is unreachable", err)
+	}
+}
+
+// replicasOutage has calls fail at once and arrive one at a time, so that
+// no call is in flight when a breaker trips: the counts are exact.
+const replicasOutage = `
+name: replicas
+seed: 3
+breaker: {fail_threshold: 5, reset_timeout: 30s}
+assistant: {replicas: 4}
+load: {rate: 4/s}
+upstream:
+  latency: {ttft: {dist: fixed, value: 20ms}, per_token: {dist: fixed, value: 0s}}
+  tokens: 8
+phases:
+  - {name: healthy, duration: 10s}
+  - name: outage
+    duration: 20s
+    faults: [{kind: status, code: 500}]
+  - {name: recovery, duration: 10s}
+`
+
+// With 4 replicas in a hard outage, each local breaker lets its own
+// fail_threshold failures through before it trips; the shared one lets
+// fail_threshold through for all of them (plus calls in flight at the
+// trip). Each replica's breaker has its own name in the recording, and no
+// upstream call leaves a replica whose breaker is open.
+func TestReplicasHardOutage(t *testing.T) {
+	for _, tc := range []struct {
+		store    string
+		min, max int // failures that reached the upstream before every replica had tripped
+	}{
+		{scenarios.StoreLocal, 20, 20},
+		{scenarios.StoreRedis, 5, 5},
+	} {
+		t.Run(tc.store, func(t *testing.T) {
+			sc, err := scenarios.Parse("replicas.yaml", []byte(replicasOutage))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.Breaker.Store = tc.store
+			_, dir := playVirtual(t, sc, 0)
+			lr := loadRun(t, dir)
+			want := []string{"huggingface_api/r1", "huggingface_api/r2", "huggingface_api/r3", "huggingface_api/r4"}
+			if fmt.Sprint(lr.header.Breakers) != fmt.Sprint(want) {
+				t.Errorf("breakers %q, want %q", lr.header.Breakers, want)
+			}
+			opened := map[string]time.Duration{}
+			for _, tr := range lr.transitions {
+				if _, ok := opened[tr.Breaker]; !ok && tr.To == contract.StateOpen {
+					opened[tr.Breaker] = tr.T
+				}
+			}
+			if len(opened) != 4 {
+				t.Fatalf("replicas that opened: %v, want all 4", opened)
+			}
+			allOpen := slices.Max(slices.Collect(maps.Values(opened)))
+			failures := 0
+			for _, c := range lr.calls {
+				if c.Failed() && c.T <= allOpen {
+					failures++
+				}
+				if c.Breaker == contract.StateOpen {
+					t.Errorf("upstream call sent by a replica whose breaker was open: %+v", c)
+				}
+			}
+			if failures < tc.min || failures > tc.max {
+				t.Errorf("%d failures reached the upstream before every replica had tripped, want %d to %d", failures, tc.min, tc.max)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"brownout/assistant"
@@ -70,7 +71,10 @@ type Endpoints struct {
 
 // Transition is a breaker's change of state as a target reports it.
 type Transition struct {
-	Breaker  string
+	Breaker string
+	// Replica is the index in Endpoints.QueryURLs of the replica whose
+	// breaker changed; 0 for a single service.
+	Replica  int
 	From, To contract.State
 	// At is when the change happened, or, for a change seen from
 	// outside, the latest time it can have happened.
@@ -88,39 +92,74 @@ type builtin struct {
 	wrap     func(http.Handler) http.Handler // tests: local work in memory
 }
 
-// Start implements Target.
+// Start implements Target. It starts assistant.replicas services, each
+// with its own breaker (or its own handle on the breaker shared through
+// Redis with breaker.store redis) and its own port; load goes to them in
+// turn. With several replicas, the breakers are reported as NAME/rK (K from
+// 1), so each replica has its own line in the recording.
 func (b builtin) Start(ctx context.Context, w Wiring) (Running, error) {
-	observe := func(tr assistant.Transition) {
-		w.Observe(Transition{Breaker: tr.Breaker, From: tr.From, To: tr.To, At: tr.At})
-	}
 	shared, err := startShared(ctx, w.Scenario, b.inMemory)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := assistant.New(assistantConfig(w.Scenario, w.UpstreamURL), append(shared.options(),
-		assistant.WithObserver(observe), assistant.WithLogger(w.Log), assistant.WithTransport(w.Upstream))...)
-	if err != nil {
-		shared.close()
-		return nil, fmt.Errorf("assistant: %w", err)
-	}
-	if b.inMemory {
-		var h http.Handler = svc
-		if b.wrap != nil {
-			h = b.wrap(svc)
+	r := &builtinRunning{shared: shared}
+	n := max(1, w.Scenario.Assistant.Replicas)
+	inMemory := byHost{}
+	for i := range n {
+		observe := func(tr assistant.Transition) {
+			w.Observe(Transition{Breaker: replicaBreaker(tr.Breaker, i, n), Replica: i, From: tr.From, To: tr.To, At: tr.At})
 		}
-		return &builtinRunning{shared: shared, endpoints: Endpoints{
-			QueryURLs: []string{"http://assistant.invalid" + contract.PathQuery},
-			Transport: handlerTransport{h: h},
-		}}, nil
+		svc, err := assistant.New(assistantConfig(w.Scenario, w.UpstreamURL), append(shared.options(),
+			assistant.WithObserver(observe), assistant.WithLogger(w.Log),
+			assistant.WithTransport(replicaTransport{next: w.Upstream, replica: strconv.Itoa(i)}))...)
+		if err != nil {
+			r.Stop(ctx)
+			return nil, fmt.Errorf("assistant replica %d: %w", i+1, err)
+		}
+		if b.inMemory {
+			var h http.Handler = svc
+			if b.wrap != nil {
+				h = b.wrap(svc)
+			}
+			host := "assistant.invalid"
+			if n > 1 {
+				host = "assistant-" + strconv.Itoa(i+1) + ".invalid"
+			}
+			inMemory[host] = h
+			r.endpoints.QueryURLs = append(r.endpoints.QueryURLs, "http://"+host+contract.PathQuery)
+			r.endpoints.Transport = handlerTransport{h: inMemory}
+			continue
+		}
+		l, err := listenLoopback()
+		if err != nil {
+			r.Stop(ctx)
+			return nil, err
+		}
+		r.endpoints.QueryURLs = append(r.endpoints.QueryURLs, "http://"+l.Addr().String()+contract.PathQuery)
+		r.servers.serve(l, svc.Serve)
 	}
-	l, err := listenLoopback()
-	if err != nil {
-		shared.close()
-		return nil, err
-	}
-	r := &builtinRunning{shared: shared, endpoints: Endpoints{QueryURLs: []string{"http://" + l.Addr().String() + contract.PathQuery}}}
-	r.servers.serve(l, svc.Serve)
 	return r, nil
+}
+
+// replicaBreaker is the name breaker of replica i (from 0) of n has in the
+// recording.
+func replicaBreaker(breaker string, i, n int) string {
+	if n == 1 {
+		return breaker
+	}
+	return breaker + "/r" + strconv.Itoa(i+1)
+}
+
+// byHost routes in-memory requests to the replica named by their host.
+type byHost map[string]http.Handler
+
+func (m byHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, ok := m[r.Host]
+	if !ok {
+		http.Error(w, "no replica at "+r.Host, http.StatusBadGateway)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 // builtinRunning is a started built-in assistant.

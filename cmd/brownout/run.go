@@ -29,6 +29,7 @@ type breakerOverrides struct {
 	breaker       string
 	store         string
 	redisURL      string
+	replicas      int
 	seed          int64
 }
 
@@ -39,6 +40,7 @@ func (o *breakerOverrides) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.policy, "policy", "", "trip policy: consecutive or ratio (overrides breaker.policy)")
 	fs.DurationVar(&o.callTimeout, "call-timeout", 0, "timeout of one upstream call (overrides breaker.call_timeout)")
 	fs.StringVar(&o.breaker, "breaker", "on", "on, or off to call the upstream without a breaker (overrides breaker.enabled)")
+	fs.IntVar(&o.replicas, "replicas", 0, "assistant instances, each on its own port with its own breaker, load round-robin (overrides assistant.replicas)")
 	fs.StringVar(&o.store, "store", "", "where the breaker state lives: local, or redis to share one state between replicas (overrides breaker.store)")
 	fs.StringVar(&o.redisURL, "redis", "", "use the Redis at this URL, such as redis://127.0.0.1:6379, instead of the embedded one; implies --store redis (overrides breaker.redis_url)")
 	fs.Int64Var(&o.seed, "seed", 0, "random seed for faults and questions (overrides seed)")
@@ -67,6 +69,9 @@ func (o *breakerOverrides) apply(fs *pflag.FlagSet, sc *scenarios.Scenario) erro
 			return fmt.Errorf("--breaker=%q: want on or off", o.breaker)
 		}
 		sc.Breaker.Enabled = on
+	}
+	if fs.Changed("replicas") {
+		sc.Assistant.Replicas = o.replicas
 	}
 	if fs.Changed("redis") {
 		sc.Breaker.RedisURL = o.redisURL
