@@ -83,6 +83,13 @@ func TestDistortedRunIsNeverAPass(t *testing.T) {
 			if !strings.Contains(string(md), tc.md) || !strings.Contains(string(md), "## Time compression") {
 				t.Errorf("report.md lacks %q or its time-compression section:\n%s", tc.md, md)
 			}
+			ju, err := os.ReadFile(filepath.Join(dir, JUnitFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(string(ju), `type="distorted"`); got == tc.passed || (got && !strings.Contains(string(ju), "timers fired 2s late")) {
+				t.Errorf("junit.xml: distorted error case %v, want %v, with the reason:\n%s", got, !tc.passed, ju)
+			}
 			r, err := Load(dir)
 			if err != nil {
 				t.Fatal(err)

@@ -104,6 +104,15 @@ func junit(r *Recording, rep *Report) ([]byte, error) {
 			Error: &junitFailure{Message: msg, Type: "interrupted", Text: msg}})
 		suite.Errors++
 	}
+	if r.distorted() {
+		// A distorted run is never a pass: CI that reads only the JUnit
+		// file must see it too, not a green suite.
+		msg := fmt.Sprintf("this machine did not keep up with time scale %s: %s; the recording shows the machine, not the scenario",
+			trimFloat(h.TimeScale, 6), strings.Join(h.Distortion.Reasons, "; "))
+		suite.Cases = append(suite.Cases, junitCase{Name: "run kept up with the time scale", ClassName: class, Time: "0",
+			Error: &junitFailure{Message: msg, Type: "distorted", Text: msg}})
+		suite.Errors++
+	}
 	suite.Tests = len(suite.Cases)
 	doc := junitSuites{Name: "brownout", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Suites: []junitSuite{suite}}
 	out, err := xml.MarshalIndent(doc, "", "  ")
