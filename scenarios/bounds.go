@@ -171,7 +171,12 @@ func (v *validator) timeScale(s *Scenario, k float64, scalePath string) {
 			total += float64(d)
 		}
 	}
-	if real := total / k; real > float64(limits.MaxScenarioDuration) {
+	// In scenario time, whatever the scale: the recording and the report
+	// add up phase spans, and a timeline beyond the limit could overflow.
+	if total > float64(limits.MaxScenarioDuration) {
+		v.errorf("phases", "the phases last %s in total, more than the %v a scenario may last; want at most %v in total",
+			fmtDuration(total), limits.MaxScenarioDuration, limits.MaxScenarioDuration)
+	} else if real := total / k; k != 1 && real > float64(limits.MaxScenarioDuration) {
 		note(limitHit{path: "phases", found: fmtDuration(total) + " in total", real: fmtDuration(real),
 			what:     fmt.Sprintf("more than the %v a run may last", limits.MaxScenarioDuration),
 			want:     fmt.Sprintf("at most %v in total", limits.MaxScenarioDuration),

@@ -43,6 +43,9 @@ func TestOneSetOfRules(t *testing.T) {
 		{"time_scale: %s", []string{"0.5", "1", "10", "100", "6000", "7000", "0.0000001"}},
 		{"upstream: {latency: {ttft: %s}}", durs},
 		{"phases: [{name: a, duration: %s}]", durs},
+		// Each phase and the compressed run fit; the timeline in scenario
+		// time (3,000,000h) does not fit in a time.Duration.
+		{"time_scale: 5000\nbreaker: {call_timeout: 1h, reset_timeout: 1h}\nassistant: {cache: {ttl: 1h}}\nload: {timeout: 1h}\nphases: [{name: a, duration: %s}, {name: b, duration: %s}, {name: c, duration: %s}]", []string{"600h", "1000000h"}},
 		{"phases: [{name: a, duration: {dist: uniform, min: %s, max: 720h}}]", durs},
 		{"phases: [{name: a, duration: {dist: uniform, min: 1ms, max: %s}}]", durs},
 		{"phases: [{name: a, duration: 60s}, {name: b, duration: 700h, start_jitter: %s}]", durs},
@@ -53,7 +56,7 @@ func TestOneSetOfRules(t *testing.T) {
 		for _, val := range c.values {
 			body := strings.ReplaceAll(c.template, "%s", val)
 			src := "name: rules\n" + body + "\n"
-			if !strings.HasPrefix(body, "phases:") {
+			if !strings.Contains(body, "phases:") {
 				src += "phases: [{name: a, duration: 60s}]\n"
 			}
 			t.Run(body, func(t *testing.T) {
@@ -93,6 +96,15 @@ func runRefuses(sc *scenarios.Scenario, k float64) error {
 	}
 	if err := CheckTimeScale(sc, k); err != nil {
 		return fmt.Errorf("CheckTimeScale: %w", err)
+	}
+	var sum float64
+	drawn := false
+	for _, p := range sc.Phases {
+		sum += float64(p.Duration)
+		drawn = drawn || p.DurationDist != nil || p.StartJitter > 0
+	}
+	if total := sc.TotalDuration(); !drawn && float64(total) != sum {
+		return fmt.Errorf("the timeline's total %v overflows (the phases add up to %g ns)", total, sum)
 	}
 	real := sc.Scaled(k)
 	if err := assistantConfig(real, "http://127.0.0.1:1").Validate(); err != nil {

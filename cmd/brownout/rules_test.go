@@ -23,7 +23,7 @@ func TestValidateRefusesWhatRunRefuses(t *testing.T) {
 		{"top_k", "assistant: {top_k: 99}", ":2:20: assistant.top_k: found 99, want an integer from 1 to 50"},
 		{"excerpts.count 0", "assistant: {excerpts: {count: 0}}", ":2:31: assistant.excerpts.count"},
 		{"excerpts.chars", "assistant: {excerpts: {chars: 5}}", ":2:31: assistant.excerpts.chars"},
-		{"durations whose sum overflows", "x: 1\nphases: [{name: a, duration: 2000000h}, {name: b, duration: 2000000h}]", ":3:9: phases: found 4e+06h in total"},
+		{"durations whose sum overflows", "x: 1\nphases: [{name: a, duration: 2000000h}, {name: b, duration: 2000000h}]", ":3:9: phases: the phases last 4e+06h in total"},
 		{"reset_timeout too short at the file's time scale", "time_scale: 100\nbreaker: {reset_timeout: 500ms}", ":2:13: time_scale: time scale 100 is too high: breaker.reset_timeout = 500ms would become 5ms"},
 		{"time scale too low", "time_scale: 0.000000001", ":2:13: time_scale: time scale 1e-09 is too low"},
 		{"rate", "load: {rate: 2000000/s}", ":2:14: load.rate.rate: found 2e+06/s"},
