@@ -11,30 +11,17 @@ import (
 	"brownout/recording"
 )
 
-// distortionMetrics are the whole-run metrics of the time-compression
-// checks (recording.Distortion), by name: a threshold such as
-// "distorted": ["== 0"] or "timer_lateness_p99": ["< 200ms"] can demand an
-// honest run. Recordings made before the checks have no value (NaN).
-var distortionMetrics = map[string]func(*recording.Distortion) float64{
-	"distorted": func(d *recording.Distortion) float64 {
-		if d.Distorted {
-			return 1
+// fromDistortion is a whole-run metric of the time-compression checks
+// (recording.Distortion): a threshold such as "distorted": ["== 0"] or
+// "timer_lateness_p99": ["< 200ms"] can demand an honest run. Recordings
+// made before the checks have no value (NaN).
+func fromDistortion(value func(*recording.Distortion) float64) metricDef {
+	return metricDef{family: famRun, run: func(r *Recording) (float64, bool) {
+		if r.Header.Distortion == nil {
+			return math.NaN(), true
 		}
-		return 0
-	},
-	"contention_timeouts": func(d *recording.Distortion) float64 { return float64(d.ContentionTimeouts) },
-	"upstream_slowdown":   func(d *recording.Distortion) float64 { return d.UpstreamSlowdown },
-	"timer_lateness_p99":  func(d *recording.Distortion) float64 { return d.TimerLatenessP99.Seconds() },
-	"achieved_rate_ratio": func(d *recording.Distortion) float64 { return d.AchievedRateRatio },
-}
-
-// distortionValue is the value of a distortion metric for this recording.
-func (r *Recording) distortionValue(metric string) float64 {
-	d := r.Header.Distortion
-	if d == nil {
-		return math.NaN()
-	}
-	return distortionMetrics[metric](d)
+		return value(r.Header.Distortion), true
+	}}
 }
 
 // distorted reports whether the recording says its machine did not keep up

@@ -9,17 +9,24 @@ import (
 	"time"
 
 	"brownout/contract"
+	"brownout/recording"
 	"brownout/scenarios"
 )
 
 // MetricNames lists every metric a threshold can name, in the order the
-// summary and the report print them.
-var MetricNames = []string{
-	"requests", "rps",
-	"success_ratio", "upstream_ratio", "fallback_ratio", "cache_ratio", "excerpts_ratio", "unavailable_ratio", "error_ratio",
-	"latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency_p999", "latency_max", "latency_mean",
-	"upstream_calls", "upstream_failures",
-	"breaker_opens", "breaker_transitions", "open_time_ratio", "time_to_open", "time_to_close",
+// summary and the report print them overall and per phase: the
+// ScopeFiltered entries of scenarios.MetricTable. (Whole-run metrics such as
+// the distortion checks are thresholds too, without filters.)
+var MetricNames = thresholdMetricNames()
+
+func thresholdMetricNames() []string {
+	var names []string
+	for _, m := range scenarios.MetricTable {
+		if m.Scope == scenarios.ScopeFiltered {
+			names = append(names, m.Name)
+		}
+	}
+	return names
 }
 
 // metricFamily groups metrics by the records they read, which decides the
@@ -30,28 +37,155 @@ const (
 	famRequest metricFamily = iota
 	famUpstream
 	famBreaker
-	famRun // whole-run figures from run.json, no filters
+	famRun // whole-run figures (distortion checks, a sweep row's own); no filters
 )
 
-func familyOf(metric string) (metricFamily, bool) {
-	switch metric {
-	case "upstream_calls", "upstream_failures":
-		return famUpstream, true
-	case "breaker_opens", "breaker_transitions", "open_time_ratio", "time_to_open", "time_to_close":
-		return famBreaker, true
-	}
-	if _, ok := distortionMetrics[metric]; ok {
-		return famRun, true
-	}
-	if slices.Contains(MetricNames, metric) {
-		return famRequest, true
-	}
-	return 0, false
+// metricDef is how this package computes one metric of
+// scenarios.MetricTable; the function of the metric's family is set.
+type metricDef struct {
+	family metricFamily
+	// request derives a request metric from the aggregate of the selected
+	// requests; spanNs is the scenario time the selection covers.
+	request func(a *aggregate, spanNs int64) float64
+	// sorted says request needs the sorted latencies.
+	sorted bool
+	// upstream derives an upstream metric from the selected calls.
+	upstream func(calls, failed int64) float64
+	// breaker derives a breaker metric from the transitions in ev over
+	// span s; false means the event never happened.
+	breaker func(r *Recording, ev, s span) (float64, bool)
+	// noWindow refuses the window filter.
+	noWindow bool
+	// run computes a whole-run metric; false means the event never
+	// happened.
+	run func(r *Recording) (float64, bool)
 }
 
-// percentiles in thousandths, for exact integer nearest-rank arithmetic.
-var percentileMille = map[string]int64{
-	"latency_p50": 500, "latency_p90": 900, "latency_p95": 950, "latency_p99": 990, "latency_p999": 999,
+// metricDefs holds the computation of every metric of
+// scenarios.MetricTable, keyed by name (TestMetricTableComplete checks
+// that both list the same metrics).
+var metricDefs = map[string]metricDef{
+	"requests": {family: famRequest, request: func(a *aggregate, _ int64) float64 { return float64(a.n) }},
+	"rps": {family: famRequest, request: func(a *aggregate, spanNs int64) float64 {
+		if spanNs <= 0 {
+			return math.NaN()
+		}
+		return float64(a.n) / (float64(spanNs) / 1e9)
+	}},
+	"success_ratio":     outcomeRatio(ocUpstream, ocCache, ocExcerpts),
+	"upstream_ratio":    outcomeRatio(ocUpstream),
+	"fallback_ratio":    outcomeRatio(ocCache, ocExcerpts),
+	"cache_ratio":       outcomeRatio(ocCache),
+	"excerpts_ratio":    outcomeRatio(ocExcerpts),
+	"unavailable_ratio": outcomeRatio(ocUnavailable),
+	"error_ratio":       outcomeRatio(ocError, ocBadResponse),
+	"latency_p50":       percentile(500),
+	"latency_p90":       percentile(900),
+	"latency_p95":       percentile(950),
+	"latency_p99":       percentile(990),
+	"latency_p999":      percentile(999),
+	"latency_max": {family: famRequest, sorted: true, request: func(a *aggregate, _ int64) float64 {
+		if len(a.lats) == 0 {
+			return math.NaN()
+		}
+		return float64(a.lats[len(a.lats)-1]) / 1e9
+	}},
+	"latency_mean": {family: famRequest, sorted: true, request: func(a *aggregate, _ int64) float64 {
+		if a.n == 0 {
+			return math.NaN()
+		}
+		return float64(a.latSum) / float64(a.n) / 1e9
+	}},
+	"upstream_calls":    {family: famUpstream, upstream: func(calls, _ int64) float64 { return float64(calls) }},
+	"upstream_failures": {family: famUpstream, upstream: func(_, failed int64) float64 { return float64(failed) }},
+	"breaker_opens": {family: famBreaker, breaker: countTransitions(func(tr *recording.Transition) bool {
+		return tr.To == contract.StateOpen
+	})},
+	"breaker_transitions": {family: famBreaker, breaker: countTransitions(func(*recording.Transition) bool { return true })},
+	"open_time_ratio": {family: famBreaker, breaker: func(r *Recording, _, s span) (float64, bool) {
+		if s.len() <= 0 {
+			return math.NaN(), true
+		}
+		return float64(r.openWithin(s)) / float64(s.len()), true
+	}},
+	"time_to_open":  firstTransition(contract.StateOpen),
+	"time_to_close": firstTransition(contract.StateClosed),
+
+	"distorted": fromDistortion(func(d *recording.Distortion) float64 {
+		if d.Distorted {
+			return 1
+		}
+		return 0
+	}),
+	"contention_timeouts": fromDistortion(func(d *recording.Distortion) float64 { return float64(d.ContentionTimeouts) }),
+	"upstream_slowdown":   fromDistortion(func(d *recording.Distortion) float64 { return d.UpstreamSlowdown }),
+	"timer_lateness_p99":  fromDistortion(func(d *recording.Distortion) float64 { return d.TimerLatenessP99.Seconds() }),
+	"achieved_rate_ratio": fromDistortion(func(d *recording.Distortion) float64 { return d.AchievedRateRatio }),
+
+	"availability": {family: famRun, run: availability},
+	"time_to_close_recovery": {family: famRun, run: func(r *Recording) (float64, bool) {
+		return timeToCloseRecovery(r.Scenario, r.Header.Phases, r.transitions)
+	}},
+	"half_open_probes":     {family: famRun, run: halfOpenProbes},
+	"failures_before_trip": {family: famRun, run: failuresBeforeTrip},
+}
+
+// outcomeRatio is the share of selected requests with one of the outcomes;
+// NaN over no requests.
+func outcomeRatio(outcomes ...uint8) metricDef {
+	return metricDef{family: famRequest, request: func(a *aggregate, _ int64) float64 {
+		if a.n == 0 {
+			return math.NaN()
+		}
+		var k int64
+		for _, o := range outcomes {
+			k += a.byOutcome[o]
+		}
+		return float64(k) / float64(a.n)
+	}}
+}
+
+// percentile is the exact nearest-rank percentile of the selected
+// latencies, mille in thousandths for integer arithmetic.
+func percentile(mille int64) metricDef {
+	return metricDef{family: famRequest, sorted: true, request: func(a *aggregate, _ int64) float64 {
+		if len(a.lats) == 0 {
+			return math.NaN()
+		}
+		return float64(nearestRank(a.lats, mille)) / 1e9
+	}}
+}
+
+// countTransitions counts the transitions in ev that match.
+func countTransitions(match func(*recording.Transition) bool) func(*Recording, span, span) (float64, bool) {
+	return func(r *Recording, ev, _ span) (float64, bool) {
+		var n int64
+		for i := range r.transitions {
+			tr := &r.transitions[i]
+			if int64(tr.T) >= ev.from && int64(tr.T) < ev.to && match(tr) {
+				n++
+			}
+		}
+		return float64(n), true
+	}
+}
+
+// firstTransition is the time from the start of s to the first transition
+// into state within ev; false when there is none.
+func firstTransition(state contract.State) metricDef {
+	return metricDef{family: famBreaker, noWindow: true, breaker: func(r *Recording, ev, s span) (float64, bool) {
+		for _, tr := range r.transitions {
+			if int64(tr.T) >= ev.from && int64(tr.T) < ev.to && tr.To == state {
+				return float64(max(int64(tr.T)-s.from, 0)) / 1e9, true
+			}
+		}
+		return math.NaN(), false
+	}}
+}
+
+func familyOf(metric string) (metricFamily, bool) {
+	d, ok := metricDefs[metric]
+	return d.family, ok
 }
 
 // query is a threshold's metric and filters resolved against a recording.
@@ -73,6 +207,9 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 	}
 	q.family = fam
 	if fam == famRun {
+		if m, _ := scenarios.LookupMetric(th.Metric); m.Scope == scenarios.ScopeSweep {
+			return q, fmt.Errorf("metric %s is computed for sweep rows only and takes no threshold", th.Metric)
+		}
 		if f := th.Filters; f != (scenarios.Filters{}) {
 			return q, fmt.Errorf("%s describes the whole run and takes no filter", th.Metric)
 		}
@@ -111,7 +248,7 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 	if q.window < 0 {
 		return q, fmt.Errorf("window %v is negative", th.Filters.Window)
 	}
-	if q.window > 0 && (q.metric == "time_to_open" || q.metric == "time_to_close") {
+	if q.window > 0 && metricDefs[q.metric].noWindow {
 		return q, fmt.Errorf("filter window does not apply to %s", th.Metric)
 	}
 	return q, nil
@@ -246,23 +383,21 @@ func worse(c scenarios.Condition, v, cur float64) bool {
 // valueIn computes the query over window w (nil = no window) whose span
 // for rates and time ratios is s.
 func (r *Recording) valueIn(q query, w *span, s span) (float64, bool) {
+	d := metricDefs[q.metric]
 	switch q.family {
 	case famUpstream:
-		calls, failed := r.upstreamCount(q, w)
-		if q.metric == "upstream_failures" {
-			return float64(failed), true
-		}
-		return float64(calls), true
+		return d.upstream(r.upstreamCount(q, w)), true
 	case famBreaker:
-		return r.breakerValue(q, w, s)
+		ev := r.eventSpan(q)
+		if w != nil {
+			ev = *w
+		}
+		return d.breaker(r, ev, s)
 	case famRun:
-		return r.distortionValue(q.metric), true
+		return d.run(r)
 	}
-	a := r.aggregate(q, w, latencyMetric(q.metric))
-	return requestValue(q.metric, a, s.len()), true
+	return d.request(r.aggregate(q, w, d.sorted), s.len()), true
 }
-
-func latencyMetric(m string) bool { return strings.HasPrefix(m, "latency_") }
 
 // aggKey identifies a cached whole-run aggregate.
 type aggKey struct{ phase, breaker, outcome int }
@@ -344,60 +479,6 @@ func (r *Recording) requestRange(w span) (int, int) {
 	return lo, hi
 }
 
-// requestValue derives a request metric from an aggregate; spanNs is the
-// length of scenario time rps divides by. Ratios and latencies over no
-// requests are NaN.
-func requestValue(metric string, a *aggregate, spanNs int64) float64 {
-	n := float64(a.n)
-	ratio := func(k int64) float64 {
-		if a.n == 0 {
-			return math.NaN()
-		}
-		return float64(k) / n
-	}
-	oc := &a.byOutcome
-	switch metric {
-	case "requests":
-		return n
-	case "rps":
-		if spanNs <= 0 {
-			return math.NaN()
-		}
-		return n / (float64(spanNs) / 1e9)
-	case "success_ratio":
-		return ratio(oc[ocUpstream] + oc[ocCache] + oc[ocExcerpts])
-	case "upstream_ratio":
-		return ratio(oc[ocUpstream])
-	case "fallback_ratio":
-		return ratio(oc[ocCache] + oc[ocExcerpts])
-	case "cache_ratio":
-		return ratio(oc[ocCache])
-	case "excerpts_ratio":
-		return ratio(oc[ocExcerpts])
-	case "unavailable_ratio":
-		return ratio(oc[ocUnavailable])
-	case "error_ratio":
-		return ratio(oc[ocError] + oc[ocBadResponse])
-	case "latency_mean":
-		if a.n == 0 {
-			return math.NaN()
-		}
-		return float64(a.latSum) / n / 1e9
-	case "latency_max":
-		if len(a.lats) == 0 {
-			return math.NaN()
-		}
-		return float64(a.lats[len(a.lats)-1]) / 1e9
-	}
-	if pm, ok := percentileMille[metric]; ok {
-		if len(a.lats) == 0 {
-			return math.NaN()
-		}
-		return float64(nearestRank(a.lats, pm)) / 1e9
-	}
-	return math.NaN()
-}
-
 // nearestRank returns the exact nearest-rank percentile of a sorted
 // sample: the value at 1-based rank ceil(p × n), for p = mille/1000, in
 // integer arithmetic so no rounding error moves the rank. An empty sample
@@ -431,42 +512,4 @@ func (r *Recording) upstreamCount(q query, w *span) (calls, failed int64) {
 		}
 	}
 	return calls, failed
-}
-
-// breakerValue computes a breaker metric. Transitions count when they fall
-// in the window, or else in the phase's event span; open_time_ratio divides
-// the open time inside s by the length of s.
-func (r *Recording) breakerValue(q query, w *span, s span) (float64, bool) {
-	ev := r.eventSpan(q)
-	if w != nil {
-		ev = *w
-	}
-	switch q.metric {
-	case "open_time_ratio":
-		if s.len() <= 0 {
-			return math.NaN(), true
-		}
-		return float64(r.openWithin(s)) / float64(s.len()), true
-	case "time_to_open", "time_to_close":
-		to := contract.StateOpen
-		if q.metric == "time_to_close" {
-			to = contract.StateClosed
-		}
-		for _, tr := range r.transitions {
-			if int64(tr.T) >= ev.from && int64(tr.T) < ev.to && tr.To == to {
-				return float64(max(int64(tr.T)-s.from, 0)) / 1e9, true
-			}
-		}
-		return math.NaN(), false
-	}
-	var n int64
-	for _, tr := range r.transitions {
-		if int64(tr.T) < ev.from || int64(tr.T) >= ev.to {
-			continue
-		}
-		if q.metric == "breaker_transitions" || tr.To == contract.StateOpen {
-			n++
-		}
-	}
-	return float64(n), true
 }

@@ -63,10 +63,13 @@ func Render(dir string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return renderRecording(r, opts)
+	return RenderRecording(r, opts)
 }
 
-func renderRecording(r *Recording, opts Options) (*Report, error) {
+// RenderRecording is [Render] for a run already loaded with [Load], so a
+// caller that needs more from the recording (a sweep's run-only metrics)
+// reads its files once.
+func RenderRecording(r *Recording, opts Options) (*Report, error) {
 	ths := opts.Thresholds
 	if ths == nil && r.Scenario != nil {
 		ths = r.Scenario.Thresholds

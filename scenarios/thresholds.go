@@ -62,43 +62,6 @@ func (u Unit) Format(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-// Metrics is every metric a threshold may name, with its unit. The reports
-// package defines what each measures; this package checks that thresholds
-// name one of them and carry values in a fitting unit.
-var Metrics = map[string]Unit{
-	"requests":            UnitCount,
-	"rps":                 UnitRate,
-	"success_ratio":       UnitRatio,
-	"upstream_ratio":      UnitRatio,
-	"fallback_ratio":      UnitRatio,
-	"cache_ratio":         UnitRatio,
-	"excerpts_ratio":      UnitRatio,
-	"unavailable_ratio":   UnitRatio,
-	"error_ratio":         UnitRatio,
-	"latency_p50":         UnitDuration,
-	"latency_p90":         UnitDuration,
-	"latency_p95":         UnitDuration,
-	"latency_p99":         UnitDuration,
-	"latency_p999":        UnitDuration,
-	"latency_max":         UnitDuration,
-	"latency_mean":        UnitDuration,
-	"upstream_calls":      UnitCount,
-	"upstream_failures":   UnitCount,
-	"breaker_opens":       UnitCount,
-	"breaker_transitions": UnitCount,
-	"open_time_ratio":     UnitRatio,
-	"time_to_open":        UnitDuration,
-	"time_to_close":       UnitDuration,
-
-	// Whole-run checks of time compression (no filters): whether this
-	// machine kept up with the time scale.
-	"distorted":           UnitCount,
-	"contention_timeouts": UnitCount,
-	"upstream_slowdown":   UnitRatio,
-	"timer_lateness_p99":  UnitDuration,
-	"achieved_rate_ratio": UnitRatio,
-}
-
 // Filter keys a threshold key may carry.
 const (
 	FilterPhase   = "phase"

@@ -8,8 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"brownout/contract"
-	"brownout/recording"
 	"brownout/scenarios"
 )
 
@@ -101,39 +99,6 @@ func TestApplyDeepCopies(t *testing.T) {
 	}
 	if _, err := (Settings{FailThreshold: 0, ResetTimeout: time.Second}).Apply(sc, 1); err == nil {
 		t.Error("fail threshold 0 accepted")
-	}
-}
-
-func TestTimeToCloseRecovery(t *testing.T) {
-	sc, err := scenarios.Builtin("hard-outage") // healthy 60s, outage 90s (faults), recovery 120s
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := time.Second
-	phases := []recording.PhaseSpan{{Name: "healthy", Start: 0, End: 60 * s}, {Name: "outage", Start: 60 * s, End: 150 * s}, {Name: "recovery", Start: 150 * s, End: 270 * s}}
-	tr := func(at time.Duration, from, to contract.State) recording.Transition {
-		return recording.Transition{T: at, Breaker: "b", From: from, To: to}
-	}
-	tests := []struct {
-		name string
-		trs  []recording.Transition
-		want Value
-	}{
-		{"closes 20s into recovery", []recording.Transition{
-			tr(61*s, "closed", "open"), tr(121*s, "open", "half-open"), tr(121*s, "half-open", "open"),
-			tr(170*s, "open", "half-open"), tr(171*s, "half-open", "closed")}, Value{V: 21}},
-		{"never opened", nil, Value{V: 0}},
-		{"closed again before recovery", []recording.Transition{tr(61*s, "closed", "open"), tr(100*s, "open", "closed")}, Value{V: 0}},
-		{"stays open", []recording.Transition{tr(61*s, "closed", "open")}, Value{V: math.NaN(), Never: true}},
-		{"relapses then closes", []recording.Transition{
-			tr(61*s, "closed", "open"), tr(155*s, "open", "half-open"), tr(156*s, "half-open", "open"),
-			tr(200*s, "open", "half-open"), tr(201*s, "half-open", "closed")}, Value{V: 51}},
-	}
-	for _, tc := range tests {
-		got := timeToCloseRecovery(sc, phases, tc.trs)
-		if got.Never != tc.want.Never || (!tc.want.Never && got.V != tc.want.V) {
-			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
-		}
 	}
 }
 

@@ -4,68 +4,53 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
-	"brownout/contract"
-	"brownout/recording"
 	"brownout/reports"
 	"brownout/scenarios"
 )
 
-// Metrics derived by the sweep from a cell's recording, beyond the
-// whole-run metrics of reports.
+// Names of the run-only metrics of scenarios.MetricTable that a sweep row
+// adds to the whole-run metrics of reports; reports computes them and the
+// table documents them.
 const (
-	// Availability is 1 − unavailable_ratio over the whole run: the share
-	// of requests that got an answer other than the assistant's 503.
+	// Availability is 1 − unavailable_ratio over the whole run.
 	Availability = "availability"
 	// TimeToCloseRecovery is how long users stay on fallbacks after the
-	// upstream is back: from the start of the recovery phase to the first
-	// transition into closed during it, 0 when the breaker is already
-	// closed when that phase starts, "never" when it does not close in
-	// it. The recovery phase is the first phase after the last phase that
-	// injects faults; when no such phase exists (no faults, or faults up
-	// to the end), it is the last phase with a transition into closed, or
-	// else the last phase.
+	// upstream is back (see scenarios.MetricTable).
 	TimeToCloseRecovery = "time_to_close_recovery"
-	// HalfOpenProbes counts transitions into half-open over the whole run:
-	// each is one probe of the upstream after a reset timeout.
+	// HalfOpenProbes counts transitions into half-open over the whole run.
 	HalfOpenProbes = "half_open_probes"
 	// FailuresBeforeTrip counts the failed upstream calls that arrived
-	// before the first transition into open: the failing load the breaker
-	// let through before it tripped (all failed calls if it never did).
+	// before the first transition into open.
 	FailuresBeforeTrip = "failures_before_trip"
 )
 
 // MetricNames lists every metric of a sweep row, in the order sweep.csv and
-// sweep.json write them: the sweep's own, then every whole-run metric of
-// reports.
-var MetricNames = append([]string{Availability, TimeToCloseRecovery, HalfOpenProbes, FailuresBeforeTrip}, reports.MetricNames...)
+// sweep.json write them: the ScopeSweep metrics of scenarios.MetricTable,
+// then every whole-run metric of reports.
+var MetricNames = sweepMetricNames()
+
+func sweepMetricNames() []string {
+	var names []string
+	for _, m := range scenarios.MetricTable {
+		if m.Scope == scenarios.ScopeSweep {
+			names = append(names, m.Name)
+		}
+	}
+	return append(names, reports.MetricNames...)
+}
 
 // unitOf is the unit of a metric of MetricNames.
 func unitOf(metric string) scenarios.Unit {
-	switch metric {
-	case Availability:
-		return scenarios.UnitRatio
-	case TimeToCloseRecovery:
-		return scenarios.UnitDuration
-	case HalfOpenProbes, FailuresBeforeTrip:
-		return scenarios.UnitCount
-	}
-	return scenarios.Metrics[metric]
+	m, _ := scenarios.LookupMetric(metric)
+	return m.Unit
 }
 
 // HigherIsBetter reports the direction of a metric when the sweep ranks
-// cells: higher is better for availability and the answered-request
-// ratios (success, upstream, fallback, cache, excerpts) and for
-// throughput (requests, rps); lower is better for everything else —
-// latencies, times, failures, calls, unavailable and error ratios,
-// breaker activity.
+// cells, from scenarios.MetricTable.
 func HigherIsBetter(metric string) bool {
-	switch metric {
-	case Availability, "success_ratio", "upstream_ratio", "fallback_ratio", "cache_ratio", "excerpts_ratio", "requests", "rps":
-		return true
-	}
-	return false
+	m, _ := scenarios.LookupMetric(metric)
+	return m.HigherIsBetter
 }
 
 // KnownMetric reports whether metric is a column of the sweep.
@@ -79,121 +64,21 @@ type Value struct {
 	Never bool
 }
 
-// runValues computes every metric of MetricNames for one run: the overall
-// metrics from the rendered summary, the sweep's own from the recording
-// in dir and the scenario sc that was played.
-func runValues(dir string, sc *scenarios.Scenario, sum *reports.Summary) ([]Value, error) {
+// runValues computes every metric of MetricNames for one run from the
+// recording reports loaded to render it.
+func runValues(r *reports.Recording) ([]Value, error) {
 	out := make([]Value, len(MetricNames))
-	byName := map[string]*Value{}
 	for i, m := range MetricNames {
-		out[i] = Value{V: math.NaN()}
-		byName[m] = &out[i]
-	}
-	for _, mv := range sum.Overall {
-		if v, ok := byName[mv.Name]; ok {
-			*v = Value{V: mv.Value, Never: mv.Never}
-			if mv.Never || mv.NoData {
-				v.V = math.NaN()
-			}
+		v, ok, err := r.RunMetric(m)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Value{V: v, Never: !ok}
+		if !ok {
+			out[i].V = math.NaN()
 		}
 	}
-	if u := byName["unavailable_ratio"]; !math.IsNaN(u.V) {
-		byName[Availability].V = 1 - u.V
-	}
-	h, err := recording.ReadHeader(dir)
-	if err != nil {
-		return nil, err
-	}
-	trs, err := recording.ReadTransitions(dir)
-	if err != nil {
-		return nil, err
-	}
-	*byName[TimeToCloseRecovery] = timeToCloseRecovery(sc, h.Phases, trs)
-
-	probes := 0
-	firstOpen := time.Duration(math.MaxInt64)
-	for _, tr := range trs {
-		if tr.To == contract.StateHalfOpen {
-			probes++
-		}
-		if tr.To == contract.StateOpen && tr.T < firstOpen {
-			firstOpen = tr.T
-		}
-	}
-	byName[HalfOpenProbes].V = float64(probes)
-	failed := 0
-	err = recording.EachUpstreamCall(dir, func(c *recording.UpstreamCall) error {
-		if c.T < firstOpen && c.Failed() {
-			failed++
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	byName[FailuresBeforeTrip].V = float64(failed)
 	return out, nil
-}
-
-// timeToCloseRecovery implements [TimeToCloseRecovery].
-func timeToCloseRecovery(sc *scenarios.Scenario, phases []recording.PhaseSpan, trs []recording.Transition) Value {
-	if len(phases) == 0 {
-		return Value{V: math.NaN()}
-	}
-	rec := -1
-	lastFaulty := -1
-	for i, p := range sc.Phases {
-		if len(p.Faults) > 0 {
-			lastFaulty = i
-		}
-	}
-	if lastFaulty >= 0 && lastFaulty+1 < len(phases) {
-		rec = lastFaulty + 1
-	} else {
-		for i := len(phases) - 1; i >= 0 && rec < 0; i-- {
-			for _, tr := range trs {
-				if tr.To == contract.StateClosed && tr.T >= phases[i].Start && tr.T < phases[i].End {
-					rec = i
-					break
-				}
-			}
-		}
-		if rec < 0 {
-			rec = len(phases) - 1
-		}
-	}
-	p := phases[rec]
-	// The state at the phase's start, per breaker: a run with several
-	// breakers (per-endpoint scope) is closed when all of them are.
-	state := map[string]contract.State{}
-	for _, tr := range trs {
-		if tr.T <= p.Start {
-			state[tr.Breaker] = tr.To
-		}
-	}
-	open := map[string]bool{}
-	for b, s := range state {
-		if s != contract.StateClosed {
-			open[b] = true
-		}
-	}
-	if len(open) == 0 {
-		return Value{V: 0}
-	}
-	for _, tr := range trs {
-		if tr.T <= p.Start || tr.T >= p.End {
-			continue
-		}
-		if tr.To == contract.StateClosed {
-			delete(open, tr.Breaker)
-		} else {
-			open[tr.Breaker] = true
-		}
-		if len(open) == 0 {
-			return Value{V: (tr.T - p.Start).Seconds()}
-		}
-	}
-	return Value{V: math.NaN(), Never: true}
 }
 
 // Stat aggregates one metric over a cell's seeds: the mean, minimum and

@@ -248,11 +248,15 @@ func playOne(ctx context.Context, j job, o *options) (RunResult, error) {
 		rr.Wall = time.Since(t0)
 		return rr, nil
 	}
-	rep, err := reports.Render(j.dir, reports.Options{})
+	rec, err := reports.Load(j.dir)
 	if err != nil {
 		return rr, err
 	}
-	vals, err := runValues(j.dir, j.sc, rep.Summary)
+	rep, err := reports.RenderRecording(rec, reports.Options{})
+	if err != nil {
+		return rr, err
+	}
+	vals, err := runValues(rec)
 	if err != nil {
 		return rr, err
 	}

@@ -294,7 +294,7 @@ func judgeRun(j job) (RunResult, error) {
 	}
 	vs := reports.Evaluate(r, ths)
 	sum := reports.Summarize(r, vs)
-	vals, err := runValues(j.dir, j.sc, sum)
+	vals, err := runValues(r)
 	if err != nil {
 		return rr, err
 	}
