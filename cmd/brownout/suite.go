@@ -254,20 +254,19 @@ func playSuiteEntry(ctx context.Context, e *reports.SuiteEntry, dir string, pass
 	}
 }
 
-// lastError picks the error cmdRun printed: its last "brownout …:" line
-// that is not a warning.
+// lastError picks the error cmdRun printed: its "brownout run: …" lines
+// that are not warnings (an error and its hint), joined.
 func lastError(stderr string) string {
-	lines := strings.Split(stderr, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := strings.TrimSpace(lines[i])
-		if strings.HasPrefix(l, "brownout") && !strings.Contains(l, "warning:") {
-			if _, msg, ok := strings.Cut(l, ": "); ok {
-				return msg
-			}
-			return l
+	var msgs []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if msg, ok := strings.CutPrefix(strings.TrimSpace(l), "brownout run: "); ok && !strings.HasPrefix(msg, "warning:") {
+			msgs = append(msgs, msg)
 		}
 	}
-	return "the run failed (see its output)"
+	if len(msgs) == 0 {
+		return "the run failed (see its output)"
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // finishSuite writes the suite's outputs, prints one line per scenario and

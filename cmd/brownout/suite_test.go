@@ -268,3 +268,15 @@ func TestSuiteInterruptedBeforeStart(t *testing.T) {
 		t.Errorf("junit: %d suites, %d errors: want 3 errored", len(doc.Suites), doc.Errors)
 	}
 }
+
+func TestLastError(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"brownout: playing x\nbrownout run: warning: slow\nbrownout run: open x: no such file\n", "open x: no such file"},
+		{"brownout run: out/x holds a run\nbrownout run: use --force to replace it\n", "out/x holds a run; use --force to replace it"},
+		{"progress line\n", "the run failed (see its output)"},
+	} {
+		if got := lastError(tc.in); got != tc.want {
+			t.Errorf("lastError(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
