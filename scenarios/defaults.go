@@ -13,8 +13,9 @@ import "time"
 // per token, 64 tokens per answer.
 func Defaults() Scenario {
 	return Scenario{
-		Seed:      1,
-		TimeScale: 1,
+		Seed: 1,
+		// TimeScale 0: the scenario sets none, and `brownout run` and
+		// `brownout sweep` choose one (--time-scale auto).
 		Breaker: Breaker{
 			Enabled:             true,
 			Policy:              PolicyConsecutive,

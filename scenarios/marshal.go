@@ -19,7 +19,7 @@ func Marshal(s *Scenario) ([]byte, error) {
 		{Key: "name", Value: s.Name},
 		{Key: "description", Value: s.Description},
 		{Key: "seed", Value: s.Seed},
-		{Key: "time_scale", Value: s.TimeScale},
+		{Key: "time_scale", Value: s.TimeScale}, // dropped below when 0 (auto)
 		{Key: "breaker", Value: plainMap(&s.Breaker)},
 		{Key: "assistant", Value: yaml.MapSlice{
 			{Key: "mode", Value: s.Assistant.Mode},
@@ -30,6 +30,9 @@ func Marshal(s *Scenario) ([]byte, error) {
 		}},
 		{Key: "load", Value: loadMap(&s.Load, nil)},
 		{Key: "upstream", Value: upstreamMap(&s.Upstream, nil)},
+	}
+	if s.TimeScale == 0 {
+		root = append(root[:3], root[4:]...)
 	}
 	phases := make([]yaml.MapSlice, 0, len(s.Phases))
 	for i := range s.Phases {

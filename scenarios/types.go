@@ -130,7 +130,7 @@ type Scenario struct {
 	Description string `yaml:"description"`
 	// Seed makes every random choice of a run (fault decisions, latencies, questions) reproducible. Default 1.
 	Seed int64 `yaml:"seed"`
-	// TimeScale is the default compression for `brownout run`: every duration is divided by it and every rate multiplied by it. Default 1.
+	// TimeScale is the default compression for `brownout run` and `brownout sweep`: every duration is divided by it and every rate multiplied by it. Left out (0), the commands measure the machine and choose the fastest honest scale (--time-scale auto).
 	TimeScale float64 `yaml:"time_scale" jsonschema:"exclusiveMinimum=0"`
 	// Breaker configures the circuit breaker under test.
 	Breaker Breaker `yaml:"breaker"`

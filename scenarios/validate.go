@@ -167,9 +167,11 @@ func (v *validator) scenario(s *Scenario) {
 	} else if !validName(s.Name) {
 		v.errorf("name", "found %q, want letters, digits, '.', '_' or '-' (starting with a letter or digit): the name becomes a folder name", s.Name)
 	}
+	// 0 is a time_scale left out: the commands choose one (auto); a file
+	// that writes 0 is refused.
 	scaleOK := s.TimeScale > 0 && !math.IsInf(s.TimeScale, 0)
-	if !scaleOK {
-		v.errorf("time_scale", "found %v, want a number > 0", s.TimeScale)
+	if !scaleOK && (s.TimeScale != 0 || v.given != nil && v.given("time_scale")) {
+		v.errorf("time_scale", "found %v, want a number > 0 (or leave it out to let brownout choose)", s.TimeScale)
 	}
 	for i, w := range s.IgnoreWarnings {
 		if !knownWarning(w) {
@@ -217,8 +219,13 @@ func (v *validator) scenario(s *Scenario) {
 		}
 	}
 	v.thresholds(s)
-	if scaleOK {
+	switch {
+	case scaleOK:
 		v.timeScale(s, s.TimeScale, "time_scale")
+	case s.TimeScale == 0:
+		// Left out: the chosen scale is at least 1, so what holds at 1
+		// (the longest run, the fastest rate) is what must hold.
+		v.timeScale(s, 1, "time_scale")
 	}
 }
 

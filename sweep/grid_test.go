@@ -126,35 +126,30 @@ func TestFormatValue(t *testing.T) {
 	}
 }
 
-func TestTimeScaleForKeepsThresholdsMeaningful(t *testing.T) {
-	sc, err := scenarios.Builtin("hard-outage") // latency_p99{phase:outage} < 100ms
+func TestTimeScaleLimits(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage") // latency_p99{phase:outage} < 100ms, time_to_open{phase:outage} < 2s
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{10 * time.Second}}
-	if w := TimeScaleWarnings(sc, 25); len(w) != 1 || !strings.Contains(w[0], "latency_p99{phase:outage} < 100ms is 4ms of real time at time scale 25") {
-		t.Errorf("warnings at 25: %q", w)
+	// Latency thresholds no longer limit the scale: local work is not
+	// scaled. A breaker time still warns once it is under 10 ms real.
+	if w := TimeScaleWarnings(sc, 50); len(w) != 0 {
+		t.Errorf("warnings at 50: %q", w)
 	}
-	if w := TimeScaleWarnings(sc, 10); len(w) != 0 {
-		t.Errorf("warnings at 10: %q", w)
-	}
-	if k := TimeScaleFor(sc, g); k != 10 {
-		t.Errorf("TimeScaleFor(hard-outage) = %g, want 10 (100ms threshold ÷ 10ms)", k)
-	}
-	// Without the tight threshold the fastest step that every cell takes wins.
-	loose := sc.Scaled(1)
-	loose.Thresholds = nil
-	if k := TimeScaleFor(loose, g); k != MaxTimeScale {
-		t.Errorf("TimeScaleFor(no thresholds) = %g, want %d", k, MaxTimeScale)
+	if w := TimeScaleWarnings(sc, 250); len(w) != 1 || !strings.Contains(w[0], "time_to_open{phase:outage} < 2s is 8ms of real time at time scale 250") {
+		t.Errorf("warnings at 250: %q", w)
 	}
 	// A 200 ms reset timeout allows at most 20 (10 ms of real time).
-	short := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{200 * time.Millisecond}}
-	if k := TimeScaleFor(loose, short); k != 20 {
-		t.Errorf("TimeScaleFor(reset 200ms) = %g, want 20", k)
-	}
-	sc.TimeScale = 8
-	if k := TimeScaleFor(sc, g); k != 8 {
-		t.Errorf("TimeScaleFor(time_scale 8) = %g, want the scenario's 8", k)
+	g := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{10 * time.Second}}
+	short := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{200 * time.Millisecond, 10 * time.Second}}
+	for _, tc := range []struct {
+		g    Grid
+		k    float64
+		want bool
+	}{{g, 100, true}, {short, 20, true}, {short, 25, false}} {
+		if got := CellsAccept(sc, tc.g)(tc.k); got != tc.want {
+			t.Errorf("CellsAccept(%v)(%g) = %v, want %v", tc.g.ResetTimeouts, tc.k, got, tc.want)
+		}
 	}
 }
 

@@ -113,7 +113,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	)
 	var (
 		out    string
-		scale  float64
+		scale  timeScaleFlag
 		quiet  bool
 		strict bool
 		ov     breakerOverrides
@@ -121,7 +121,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	)
 	many.register(fs)
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>)")
-	fs.Float64Var(&scale, "time-scale", 0, "compress time K times: durations ÷ K, rates × K (default: the scenario's time_scale)")
+	fs.Var(&scale, "time-scale", "compress time K times: durations ÷ K, rates × K; auto measures this machine and picks the fastest honest K (default: the scenario's time_scale, else auto)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&strict, "strict", false, strictHelp)
 	ov.register(fs)
@@ -133,12 +133,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr)
 		fs.Usage()
 		return exitUsage
-	}
-	if fs.Changed("time-scale") {
-		if err := checkTimeScaleFlag(scale); err != nil {
-			fmt.Fprintf(stderr, "brownout run: %v\n", err)
-			return exitUsage
-		}
 	}
 	if many.wanted(fs) {
 		return runMany(ctx, fs, many, stdout, stderr)
@@ -155,26 +149,35 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if reportWarnings(stderr, "run", currentWarnings(sc), strict) {
 		return exitUsage
 	}
+	k := scale.K
 	if !fs.Changed("time-scale") {
-		scale = sc.TimeScale
+		k = sc.TimeScale // 0 when the scenario sets none: auto
 	}
 	if out == "" {
 		out = filepath.Join("out", sc.Name)
 	}
-	if err := sim.CheckTimeScale(sc, scale); err != nil {
-		fmt.Fprintf(stderr, "brownout run: %v\n", err)
-		return exitUsage
+	if k != 0 {
+		if err := sim.CheckTimeScale(sc, k); err != nil {
+			fmt.Fprintf(stderr, "brownout run: %v\n", err)
+			return exitUsage
+		}
 	}
 	if err := checkOutDir(out); err != nil {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}
-	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(scale), sim.WithVersion(version())}
+	if k == 0 {
+		var code int
+		if k, code = chooseTimeScale(ctx, "run", sc, sim.AutoConfig{}, stderr); code != exitOK {
+			return code
+		}
+	}
+	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(k), sim.WithVersion(version())}
 	if !quiet {
 		opts = append(opts, progressOption(stderr))
 	}
 	fmt.Fprintf(stderr, "brownout: playing %s (%v of scenario time at time scale %g, about %v) into %s\n",
-		sc.Name, sc.TotalDuration(), scale, (time.Duration(float64(sc.TotalDuration()) / scale)).Round(time.Second), out)
+		sc.Name, sc.TotalDuration(), k, (time.Duration(float64(sc.TotalDuration()) / k)).Round(time.Second), out)
 	res, err := sim.Run(ctx, sc, opts...)
 	if err != nil {
 		// A run that could not be set up or played has no verdict: exit 1
@@ -186,6 +189,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "brownout run: warning: %s\n", w)
 	}
 	return renderReport(res.Dir, res.Interrupted, stdout, stderr)
+}
+
+// chooseTimeScale measures this machine with sim.AutoTimeScale for sc as
+// cfg says, prints the scale chosen and why, and returns it; on failure it
+// returns the exit code.
+func chooseTimeScale(ctx context.Context, cmd string, sc *scenarios.Scenario, cfg sim.AutoConfig, stderr io.Writer) (float64, int) {
+	fmt.Fprintf(stderr, "brownout: --time-scale auto: calibrating %s on this machine...\n", sc.Name)
+	choice, err := sim.AutoTimeScale(ctx, sc, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout %s: %v\n", cmd, err)
+		if ctx.Err() != nil {
+			return 0, exitInterrupted
+		}
+		return 0, exitFailed
+	}
+	fmt.Fprintf(stderr, "brownout: %s\n", choice.Why)
+	return choice.Scale, exitOK
 }
 
 // renderReport writes a run folder's report, prints the threshold table and

@@ -122,6 +122,8 @@ func TestCmdRunRefusesBadInput(t *testing.T) {
 	}{
 		{"unknown scenario", []string{"run", "no-such-scenario"}, "no-such-scenario"},
 		{"time scale too high", []string{"run", path, "--time-scale", "1000"}, "time scale 1000 is too high"},
+		{"time scale zero", []string{"run", path, "--time-scale", "0"}, "want a number > 0, or auto"},
+		{"time scale not a number", []string{"run", path, "--time-scale", "fast"}, "want a number > 0 or auto"},
 		{"bad breaker flag", []string{"run", path, "--breaker", "maybe"}, "--breaker"},
 		{"bad override", []string{"run", path, "--fail-threshold", "0"}, "fail_threshold"},
 		{"no scenario", []string{"run"}, "usage"},

@@ -7,16 +7,71 @@ import (
 	"math"
 	"net"
 	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // checkTimeScaleFlag refuses a --time-scale that is not a positive finite
 // number. A value the user typed is never replaced silently: 0 used to
 // mean "the scenario's own scale", which hid a typo.
 func checkTimeScaleFlag(k float64) error {
+	if k == 0 {
+		return fmt.Errorf("--time-scale 0: want a number > 0, or auto to let brownout measure this machine and choose")
+	}
 	if !(k > 0) || math.IsInf(k, 0) {
 		return fmt.Errorf("--time-scale %v: want a number > 0 (leave the flag out to use the scenario's time_scale)", k)
 	}
 	return nil
+}
+
+// timeScaleFlag is --time-scale: a number K > 0, or auto (Auto) to measure
+// this machine and choose the fastest honest scale (sim.AutoTimeScale).
+type timeScaleFlag struct {
+	K    float64
+	Auto bool
+}
+
+func (f *timeScaleFlag) String() string {
+	switch {
+	case f.Auto:
+		return "auto"
+	case f.K == 0:
+		return ""
+	}
+	return strconv.FormatFloat(f.K, 'g', -1, 64)
+}
+
+// Set reads "auto" or a number > 0.
+func (f *timeScaleFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "auto" {
+		f.K, f.Auto = 0, true
+		return nil
+	}
+	k, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("want a number > 0 or auto")
+	}
+	if err := checkTimeScaleFlag(k); err != nil {
+		return err
+	}
+	f.K, f.Auto = k, false
+	return nil
+}
+
+// Type names the flag's values in the usage text.
+func (f *timeScaleFlag) Type() string { return "K|auto" }
+
+// timeScaleOf returns the fixed --time-scale given to fs, 0 for auto or
+// none.
+func timeScaleOf(fs *pflag.FlagSet) float64 {
+	if fl := fs.Lookup("time-scale"); fl != nil {
+		if f, ok := fl.Value.(*timeScaleFlag); ok {
+			return f.K
+		}
+	}
+	return 0
 }
 
 // checkOutDir makes sure the output folder exists (creating it) and is

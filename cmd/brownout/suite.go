@@ -178,8 +178,7 @@ func runSuite(ctx context.Context, fs *pflag.FlagSet, m manyFlags, stdout, stder
 	if out == "" {
 		out = filepath.Join("out", "suite")
 	}
-	scale, _ := fs.GetFloat64("time-scale")
-	items, err := expandSuite(fs.Args(), scale)
+	items, err := expandSuite(fs.Args(), timeScaleOf(fs))
 	if err != nil {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage

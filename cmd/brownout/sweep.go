@@ -14,6 +14,7 @@ import (
 
 	"brownout/scenarios"
 	"brownout/shard"
+	"brownout/sim"
 	"brownout/sweep"
 )
 
@@ -41,7 +42,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ratios      []string
 		repeat      int
 		parallel    int
-		scale       float64
+		scale       timeScaleFlag
 		out         string
 		objective   string
 		seed        int64
@@ -58,7 +59,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationSliceVar(&g.Intervals, "interval", nil, "fixed count-reset intervals to sweep, 0 = never, e.g. 0,60s (default: the scenario's)")
 	fs.IntVar(&repeat, "repeat", 1, "runs per cell with seeds seed, seed+1, …; figures are the mean with min–max spread")
 	fs.IntVar(&parallel, "parallel", runtime.NumCPU(), "runs played at once")
-	fs.Float64Var(&scale, "time-scale", 0, fmt.Sprintf("compress time K times (default: the scenario's time_scale if above 1, else the fastest of %d, 20, 10, 5, 2, 1 that every cell and threshold allows)", sweep.MaxTimeScale))
+	fs.Var(&scale, "time-scale", "compress time K times; auto measures this machine with --parallel runs at once and picks the fastest honest K that every cell allows (default: the scenario's time_scale, else auto)")
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>-sweep)")
 	fs.StringVar(&objective, "objective", "", "metrics that rank passing cells, most important first, comma-separated (default time_to_close,upstream_failures); direction from the metric")
 	fs.Int64Var(&seed, "seed", 0, "first random seed (overrides the scenario's seed)")
@@ -93,11 +94,6 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if repeat < 1 {
 		return fail(exitUsage, fmt.Errorf("--repeat %d: want at least 1", repeat))
 	}
-	if fs.Changed("time-scale") {
-		if err := checkTimeScaleFlag(scale); err != nil {
-			return fail(exitUsage, err)
-		}
-	}
 	for _, r := range ratios {
 		v, err := scenarios.ParseRatio(r)
 		if err != nil {
@@ -122,8 +118,15 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.Changed("seed") {
 		sc.Seed = seed
 	}
+	k := scale.K
 	if !fs.Changed("time-scale") {
-		scale = sweep.TimeScaleFor(sc, g)
+		k = sc.TimeScale // 0 when the scenario sets none: auto
+	}
+	if k == 0 {
+		var code int
+		if k, code = chooseTimeScale(ctx, "sweep", sc, sim.AutoConfig{Parallel: parallel, Accept: sweep.CellsAccept(sc, g)}, stderr); code != exitOK {
+			return code
+		}
 	}
 	if w := ratioWithoutRatioPolicy(g, sc); w != "" {
 		fmt.Fprintf(stderr, "brownout: warning: %s\n", w)
@@ -140,12 +143,12 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cells := len(sh.Select(make([]float64, len(g.Cells()))))
 	runs := cells * max(repeat, 1)
-	perRun := time.Duration(float64(sc.TotalDuration()) / scale)
+	perRun := time.Duration(float64(sc.TotalDuration()) / k)
 	waves := (runs + max(parallel, 1) - 1) / max(parallel, 1)
 	fmt.Fprintf(stderr, "brownout: sweeping %s over %d cells × %d seed(s) = %d runs of %v scenario time at time scale %g, %d at once (about %v) into %s\n",
-		sc.Name, cells, max(repeat, 1), runs, sc.TotalDuration(), scale, parallel, (perRun * time.Duration(waves)).Round(time.Second), out)
+		sc.Name, cells, max(repeat, 1), runs, sc.TotalDuration(), k, parallel, (perRun * time.Duration(waves)).Round(time.Second), out)
 
-	for _, w := range sweep.TimeScaleWarnings(sc, scale) {
+	for _, w := range sweep.TimeScaleWarnings(sc, k) {
 		fmt.Fprintf(stderr, "brownout: warning: %s\n", w)
 	}
 	estimate := (perRun * time.Duration(waves)).Round(time.Second)
@@ -157,7 +160,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	opts := []sweep.Option{
 		sweep.WithOutDir(out), sweep.WithParallel(parallel), sweep.WithRepeat(repeat),
-		sweep.WithTimeScale(scale), sweep.WithObjective(obj), sweep.WithVersion(version()),
+		sweep.WithTimeScale(k), sweep.WithObjective(obj), sweep.WithVersion(version()),
 		sweep.WithShard(sh),
 	}
 	if !quiet {
