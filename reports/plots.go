@@ -304,6 +304,9 @@ func (r *Recording) breakerChart(s *series, title string) chart {
 	if len(names) == 0 {
 		names = []string{"breaker"}
 	}
+	if len(names) > maxBreakerLines {
+		return r.breakerCountChart(s, p, lg, names)
+	}
 	dashes := [][]vg.Length{nil, {6, 3}, {2, 2}, {8, 3, 2, 3}}
 	lineColors := []color.Color{oiBlack, oiBlue, oiPurple, oiSkyBlue}
 	for i, name := range names {
@@ -358,6 +361,68 @@ func (r *Recording) breakerChart(s *series, title string) chart {
 	}
 	p.Add(r.phaseLabels(s))
 	return chart{p: p, legend: lg}
+}
+
+// maxBreakerLines is the most breakers the breaker panel draws a line for;
+// with more (replicas), it draws how many are open and half-open over time.
+const maxBreakerLines = 4
+
+// breakerCountChart draws, for many breakers (one per replica), how many
+// are open and how many half-open at each moment, out of len(names).
+func (r *Recording) breakerCountChart(s *series, p *plot.Plot, lg plot.Legend, names []string) chart {
+	n := len(names)
+	p.Y.Label.Text = "breakers (of " + strconv.Itoa(n) + ")"
+	p.Y.Min, p.Y.Max = -0.3, float64(n)+0.5
+	p.Y.Tick.Marker = plot.DefaultTicks{}
+	counts := stateCounts(r.transitions, names)
+	for _, k := range []uint8{stOpen, stHalfOpen} {
+		line := plotter.XYs{{X: 0, Y: 0}}
+		for _, c := range counts {
+			line = append(line, plotter.XY{X: s.unit.x(c.t), Y: float64(c.n[k])})
+		}
+		line = append(line, plotter.XY{X: s.unit.x(s.end), Y: line[len(line)-1].Y})
+		ln, err := plotter.NewLine(line)
+		if err != nil {
+			continue
+		}
+		ln.StepStyle = plotter.PostStep
+		ln.Color = stateColors[k]
+		ln.Width = vg.Points(2)
+		p.Add(ln)
+		lg.Add(stateNames[k].String(), ln)
+	}
+	p.Add(r.phaseLabels(s))
+	return chart{p: p, legend: lg}
+}
+
+// stateCount is how many breakers are in each state (by stateIndex) from t.
+type stateCount struct {
+	t time.Duration
+	n [3]int
+}
+
+// stateCounts follows the breakers named in names through their
+// transitions (in time order), all closed at first.
+func stateCounts(trs []recording.Transition, names []string) []stateCount {
+	state := make(map[string]uint8, len(names))
+	cur := stateCount{n: [3]int{stClosed: len(names)}}
+	var out []stateCount
+	for _, tr := range trs {
+		st := stateIndex(tr.To)
+		if st == stUnknown || !slices.Contains(names, tr.Breaker) {
+			continue
+		}
+		prev, ok := state[tr.Breaker]
+		if !ok {
+			prev = stClosed
+		}
+		state[tr.Breaker] = st
+		cur.t = tr.T
+		cur.n[prev]--
+		cur.n[st]++
+		out = append(out, cur)
+	}
+	return out
 }
 
 // glyphThumb is a legend thumbnail showing a transition marker.

@@ -98,7 +98,7 @@ func roundTrip(t *testing.T, s *Scenario) {
 func TestBuiltins(t *testing.T) {
 	infos := Builtins()
 	want := []string{"cold-start", "first-n-failures", "flapping", "garbage", "gradual-degradation", "half-open-relapse",
-		"hard-outage", "healthy-baseline", "latency-brownout", "overload", "rate-limited", "varying-outage"}
+		"hard-outage", "healthy-baseline", "latency-brownout", "overload", "rate-limited", "replicas-outage", "varying-outage"}
 	var names []string
 	for _, in := range infos {
 		names = append(names, in.Name)

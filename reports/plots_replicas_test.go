@@ -1,0 +1,37 @@
+package reports
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"brownout/contract"
+	"brownout/recording"
+)
+
+// With more breakers than maxBreakerLines (replicas), the breaker panel
+// counts how many are open and half-open; a breaker's first transition
+// starts from closed, and transitions of unknown breakers are ignored.
+func TestStateCounts(t *testing.T) {
+	names := []string{"b/r1", "b/r2", "b/r3"}
+	tr := func(s int, b string, from, to contract.State) recording.Transition {
+		return recording.Transition{T: time.Duration(s) * time.Second, Breaker: b, From: from, To: to}
+	}
+	got := stateCounts([]recording.Transition{
+		tr(1, "b/r1", contract.StateClosed, contract.StateOpen),
+		tr(1, "b/r2", contract.StateClosed, contract.StateOpen),
+		tr(2, "other", contract.StateClosed, contract.StateOpen),
+		tr(3, "b/r1", contract.StateOpen, contract.StateHalfOpen),
+		tr(4, "b/r1", contract.StateHalfOpen, contract.StateClosed),
+	}, names)
+	want := []stateCount{
+		{time.Second, [3]int{stClosed: 2, stOpen: 1}},
+		{time.Second, [3]int{stClosed: 1, stOpen: 2}},
+		{3 * time.Second, [3]int{stClosed: 1, stHalfOpen: 1, stOpen: 1}},
+		{4 * time.Second, [3]int{stClosed: 2, stOpen: 1}},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(stateCount{})); diff != "" {
+		t.Errorf("stateCounts (-want +got):\n%s", diff)
+	}
+}
