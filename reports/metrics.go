@@ -126,8 +126,9 @@ var metricDefs = map[string]metricDef{
 	"time_to_close_recovery": {family: famRun, run: func(r *Recording) (float64, bool) {
 		return timeToCloseRecovery(r.Scenario, r.Header.Phases, r.transitions)
 	}},
-	"half_open_probes":     {family: famRun, run: halfOpenProbes},
-	"failures_before_trip": {family: famRun, run: failuresBeforeTrip},
+	"half_open_probes":         {family: famRun, run: halfOpenProbes},
+	"failures_before_trip":     {family: famRun, run: failuresBeforeTrip},
+	"failures_before_all_open": {family: famRun, run: failuresBeforeAllOpen},
 }
 
 // outcomeRatio is the share of selected requests with one of the outcomes;

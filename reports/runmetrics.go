@@ -59,6 +59,39 @@ func failuresBeforeTrip(r *Recording) (float64, bool) {
 	return float64(n), true
 }
 
+// failuresBeforeAllOpen counts the failed upstream calls that arrived
+// before every breaker of the run (Header.Breakers: with replicas, one per
+// replica) had opened at least once: what an outage costs the upstream
+// before the whole fleet protects it. False (never) when a breaker never
+// opened.
+func failuresBeforeAllOpen(r *Recording) (float64, bool) {
+	names := r.Header.Breakers
+	if len(names) == 0 {
+		return math.NaN(), false
+	}
+	firstOpen := make(map[string]int64, len(names))
+	for _, tr := range r.transitions {
+		if _, seen := firstOpen[tr.Breaker]; !seen && tr.To == contract.StateOpen {
+			firstOpen[tr.Breaker] = int64(tr.T)
+		}
+	}
+	allOpen := int64(0)
+	for _, n := range names {
+		t, ok := firstOpen[n]
+		if !ok {
+			return math.NaN(), false
+		}
+		allOpen = max(allOpen, t)
+	}
+	n := 0
+	for i := range r.calls {
+		if c := &r.calls[i]; c.t <= allOpen && c.failed {
+			n++
+		}
+	}
+	return float64(n), true
+}
+
 // timeToCloseRecovery is how long users stay on fallbacks after the
 // upstream is back: from the start of the recovery phase to the first
 // transition into closed during it, 0 when the breaker is already closed

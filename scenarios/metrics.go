@@ -69,6 +69,7 @@ var MetricTable = []MetricInfo{
 	{Name: "upstream_slowdown", Unit: UnitRatio, Scope: ScopeRun, Doc: "how much longer completed upstream calls look in scenario time than the fake planned them"},
 	{Name: "timer_lateness_p99", Unit: UnitDuration, Scope: ScopeRun, Doc: "99th percentile of how late a probe timer fired, in scenario time"},
 	{Name: "achieved_rate_ratio", Unit: UnitRatio, HigherIsBetter: true, Scope: ScopeRun, Doc: "the lowest per-phase ratio of requests sent to requests the rate pattern asked for"},
+	{Name: "failures_before_all_open", Unit: UnitCount, Scope: ScopeRun, Doc: "failed upstream calls that arrived before every breaker of the run (each replica's) had opened once; never when one did not open"},
 
 	{Name: "availability", Unit: UnitRatio, HigherIsBetter: true, Scope: ScopeSweep,
 		Doc: "1 − unavailable_ratio over the whole run"},

@@ -35,3 +35,28 @@ func TestStateCounts(t *testing.T) {
 		t.Errorf("stateCounts (-want +got):\n%s", diff)
 	}
 }
+
+// failures_before_all_open counts failed calls up to the moment the last
+// breaker first opened, and is "never" while one breaker has not opened.
+func TestFailuresBeforeAllOpen(t *testing.T) {
+	s := int64(time.Second)
+	open := func(sec int64, b string) recording.Transition {
+		return recording.Transition{T: time.Duration(sec * s), Breaker: b, From: contract.StateClosed, To: contract.StateOpen}
+	}
+	calls := []call{{t: 1 * s, failed: true}, {t: 2 * s, failed: false}, {t: 3 * s, failed: true}, {t: 5 * s, failed: true}, {t: 9 * s, failed: true}}
+	for _, tc := range []struct {
+		name  string
+		trs   []recording.Transition
+		want  float64
+		never bool
+	}{
+		{"both opened", []recording.Transition{open(3, "b/r1"), open(5, "b/r2"), open(8, "b/r1")}, 3, false},
+		{"one never opened", []recording.Transition{open(3, "b/r1")}, 0, true},
+	} {
+		r := &Recording{Header: &recording.Header{Breakers: []string{"b/r1", "b/r2"}}, transitions: tc.trs, calls: calls}
+		got, ok := failuresBeforeAllOpen(r)
+		if ok == tc.never || (ok && got != tc.want) {
+			t.Errorf("%s: failuresBeforeAllOpen = %v, %v; want %v (never %v)", tc.name, got, ok, tc.want, tc.never)
+		}
+	}
+}
