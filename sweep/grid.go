@@ -33,6 +33,11 @@ type Grid struct {
 	// one clears the scenario's window. A grid takes one of the two.
 	Windows   []time.Duration
 	Intervals []time.Duration
+	// Replicas (optional) sweeps assistant.replicas; Stores (optional)
+	// sweeps breaker.store: local, redis (a cell's shared breaker lives in
+	// its own embedded Redis).
+	Replicas []int
+	Stores   []string
 }
 
 // Settings are the breaker settings of one cell. Zero values of the
@@ -49,6 +54,10 @@ type Settings struct {
 	// sweep: no window, or counts never cleared).
 	Window, Interval       time.Duration
 	HasWindow, HasInterval bool
+	// Replicas and Store, when set (non-zero), replace assistant.replicas
+	// and breaker.store.
+	Replicas int
+	Store    string
 }
 
 // Name is the cell's stable, file-system-safe name, e.g. "ft5-rt30s" or,
@@ -71,6 +80,12 @@ func (s Settings) Name() string {
 	}
 	if s.HasInterval {
 		b.WriteString("-iv" + shortDuration(s.Interval))
+	}
+	if s.Replicas != 0 {
+		b.WriteString("-rep" + strconv.Itoa(s.Replicas))
+	}
+	if s.Store != "" {
+		b.WriteString("-" + s.Store)
 	}
 	return b.String()
 }
@@ -102,6 +117,12 @@ func (s Settings) Apply(sc *scenarios.Scenario, seed int64) (*scenarios.Scenario
 		if s.Interval > 0 {
 			c.Breaker.Window = 0
 		}
+	}
+	if s.Replicas != 0 {
+		c.Assistant.Replicas = s.Replicas
+	}
+	if s.Store != "" {
+		c.Breaker.Store = s.Store
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("cell %s: %w", s.Name(), err)
@@ -169,6 +190,17 @@ func (g Grid) Validate() error {
 			errs = append(errs, fmt.Errorf("interval %v: must be from 0 (never) to %v", v, limits.MaxInterval))
 		}
 	}
+	for _, v := range g.Replicas {
+		if v < limits.MinReplicas || v > limits.MaxReplicas {
+			errs = append(errs, fmt.Errorf("replicas %d: want %d to %d", v, limits.MinReplicas, limits.MaxReplicas))
+		}
+	}
+	for _, v := range g.Stores {
+		if v != scenarios.StoreLocal && v != scenarios.StoreRedis {
+			errs = append(errs, fmt.Errorf("store %q: want local or redis", v))
+		}
+	}
+	errs = append(errs, dupes("replicas", g.Replicas), dupes("store", g.Stores))
 	if len(g.Windows) > 0 && len(g.Intervals) > 0 {
 		errs = append(errs, errors.New("windows and intervals: sweep one of them (a breaker has either a rolling window or a fixed interval)"))
 	}
@@ -220,14 +252,19 @@ func (g Grid) Cells() []Settings {
 // rows are the cells' settings without the reset timeout, in grid order.
 func (g Grid) rows() []Settings {
 	var out []Settings
-	for _, p := range orDefault(g.Policies) {
-		for _, fr := range orDefault(g.FailureRatios) {
-			for _, hom := range orDefault(g.HalfOpenMax) {
-				for _, cw := range g.countWindows() {
-					for _, ft := range g.FailThresholds {
-						s := cw
-						s.FailThreshold, s.Policy, s.FailureRatio, s.HalfOpenMax = ft, p, fr, hom
-						out = append(out, s)
+	for _, st := range orDefault(g.Stores) {
+		for _, rep := range orDefault(g.Replicas) {
+			for _, p := range orDefault(g.Policies) {
+				for _, fr := range orDefault(g.FailureRatios) {
+					for _, hom := range orDefault(g.HalfOpenMax) {
+						for _, cw := range g.countWindows() {
+							for _, ft := range g.FailThresholds {
+								s := cw
+								s.FailThreshold, s.Policy, s.FailureRatio, s.HalfOpenMax = ft, p, fr, hom
+								s.Replicas, s.Store = rep, st
+								out = append(out, s)
+							}
+						}
 					}
 				}
 			}
@@ -258,6 +295,12 @@ func (g Grid) RowLabels() []string {
 	var out []string
 	for _, r := range g.rows() {
 		var parts []string
+		if r.Store != "" {
+			parts = append(parts, r.Store)
+		}
+		if r.Replicas != 0 {
+			parts = append(parts, "rep "+strconv.Itoa(r.Replicas))
+		}
 		if r.Policy != "" {
 			parts = append(parts, r.Policy)
 		}

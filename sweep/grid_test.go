@@ -21,6 +21,7 @@ func TestCellNames(t *testing.T) {
 		{Settings{FailThreshold: 3, ResetTimeout: 500 * time.Millisecond}, "ft3-rt500ms"},
 		{Settings{FailThreshold: 3, ResetTimeout: 1500 * time.Millisecond}, "ft3-rt1.5s"},
 		{Settings{FailThreshold: 5, ResetTimeout: time.Minute, Policy: "ratio", FailureRatio: 0.5, HalfOpenMax: 2}, "ft5-rt60s-ratio-fr50-hom2"},
+		{Settings{FailThreshold: 5, ResetTimeout: time.Minute, Replicas: 8, Store: "redis"}, "ft5-rt60s-rep8-redis"},
 	}
 	for _, tc := range tests {
 		if got := tc.s.Name(); got != tc.want {
@@ -50,6 +51,28 @@ func TestGridCellsOrderAndLabels(t *testing.T) {
 	}
 }
 
+// The replica and store axes are the outermost rows, store first, and
+// their values reach the cell's scenario.
+func TestGridReplicaAndStoreAxes(t *testing.T) {
+	g := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{30 * time.Second}, Replicas: []int{1, 8}, Stores: []string{"local", "redis"}}
+	want := []string{"local rep 1 ft 5", "local rep 8 ft 5", "redis rep 1 ft 5", "redis rep 8 ft 5"}
+	if diff := cmp.Diff(want, g.RowLabels()); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := g.Cells()[3]
+	c, err := last.Apply(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Assistant.Replicas != 8 || c.Breaker.Store != "redis" || sc.Assistant.Replicas != 1 {
+		t.Errorf("cell %s: replicas %d store %q (scenario's replicas now %d)", last.Name(), c.Assistant.Replicas, c.Breaker.Store, sc.Assistant.Replicas)
+	}
+}
+
 func TestGridValidate(t *testing.T) {
 	ok := Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}}
 	if err := ok.Validate(); err != nil {
@@ -67,6 +90,9 @@ func TestGridValidate(t *testing.T) {
 		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Policies: []string{"sometimes"}}, `policy "sometimes"`},
 		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, FailureRatios: []float64{1.5}}, "failure ratio 1.5: must be in (0, 1]"},
 		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, HalfOpenMax: []int{0}}, "half-open max 0"},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Replicas: []int{0}}, "replicas 0: want 1 to 64"},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Stores: []string{"memcached"}}, `store "memcached": want local or redis`},
+		{Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{time.Second}, Stores: []string{"redis", "redis"}}, "store redis: given twice"},
 	}
 	for _, tc := range tests {
 		err := tc.g.Validate()

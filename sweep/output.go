@@ -563,6 +563,12 @@ func (r *Result) settingsText(name string) string {
 		if len(r.Grid.Intervals) > 0 {
 			s += ", interval " + shortDuration(b.Interval.D())
 		}
+		if len(r.Grid.Replicas) > 0 {
+			s += fmt.Sprintf(", replicas %d", c.Settings.Replicas)
+		}
+		if len(r.Grid.Stores) > 0 {
+			s += ", store " + b.Store
+		}
 		return s
 	}
 	return name
@@ -595,6 +601,12 @@ func (r *Result) gridDescription() string {
 	}
 	if len(g.Intervals) > 0 {
 		parts = append(parts, "interval {"+join(len(g.Intervals), func(i int) string { return shortDuration(g.Intervals[i]) })+"}")
+	}
+	if len(g.Replicas) > 0 {
+		parts = append(parts, "replicas {"+join(len(g.Replicas), func(i int) string { return strconv.Itoa(g.Replicas[i]) })+"}")
+	}
+	if len(g.Stores) > 0 {
+		parts = append(parts, "store {"+strings.Join(g.Stores, ", ")+"}")
 	}
 	return strings.Join(parts, " × ")
 }

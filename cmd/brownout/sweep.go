@@ -57,6 +57,8 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntSliceVar(&g.HalfOpenMax, "half-open-max", nil, "half-open request limits to sweep (default: the scenario's)")
 	fs.DurationSliceVar(&g.Windows, "window", nil, "rolling windows to sweep, 0 = none, e.g. 0,30s,60s (default: the scenario's; exclusive with --interval)")
 	fs.DurationSliceVar(&g.Intervals, "interval", nil, "fixed count-reset intervals to sweep, 0 = never, e.g. 0,60s (default: the scenario's)")
+	fs.IntSliceVar(&g.Replicas, "replicas", nil, "assistant replica counts to sweep, e.g. 1,4,8 (default: the scenario's)")
+	fs.StringSliceVar(&g.Stores, "store", nil, "breaker stores to sweep: local, redis (default: the scenario's)")
 	fs.IntVar(&repeat, "repeat", 1, "runs per cell with seeds seed, seed+1, …; figures are the mean with min–max spread")
 	fs.IntVar(&parallel, "parallel", runtime.NumCPU(), "runs played at once")
 	fs.Var(&scale, "time-scale", "compress time K times; auto measures this machine with --parallel runs at once and picks the fastest honest K that every cell allows (default: the scenario's time_scale, else auto)")
