@@ -41,10 +41,14 @@ type Request struct {
 
 // Transition is one breaker state change, at its exact time.
 type Transition struct {
-	T       time.Duration  `json:"t_ns"` // scenario time since the run began
-	Breaker string         `json:"breaker"`
-	From    contract.State `json:"from"`
-	To      contract.State `json:"to"`
+	T time.Duration `json:"t_ns"` // scenario time since the run began
+	// Resolution is set for a transition seen from outside the service
+	// (polled or inferred): it happened in (T-Resolution, T]. Zero means
+	// T is exact, as in recordings made before external targets.
+	Resolution time.Duration  `json:"resolution_ns,omitempty"`
+	Breaker    string         `json:"breaker"`
+	From       contract.State `json:"from"`
+	To         contract.State `json:"to"`
 }
 
 // UpstreamCall is one call the fake upstream received.
@@ -84,21 +88,24 @@ type Counts struct {
 // Header describes a run: what was played, with which settings, and how it
 // ended. It is written at the start of a run and rewritten at its end.
 type Header struct {
-	Format       int               `json:"format"`
-	Scenario     string            `json:"scenario"`
-	Description  string            `json:"description,omitempty"`
-	ScenarioYAML string            `json:"scenario_yaml"` // the effective scenario (defaults and overrides applied), in scenario time
-	Seed         int64             `json:"seed"`
-	TimeScale    float64           `json:"time_scale"`
-	StartedAt    time.Time         `json:"started_at"` // wall clock
-	EndedAt      time.Time         `json:"ended_at,omitzero"`
-	Duration     time.Duration     `json:"duration_ns"` // scenario time covered by the recording
-	Phases       []PhaseSpan       `json:"phases"`
-	Breakers     []string          `json:"breakers"` // breaker names, in display order
-	Versions     map[string]string `json:"versions"`
-	Complete     bool              `json:"complete"`    // false while running or after a crash
-	Interrupted  bool              `json:"interrupted"` // stopped early by a signal or cancellation
-	Counts       Counts            `json:"counts"`
+	Format       int           `json:"format"`
+	Scenario     string        `json:"scenario"`
+	Description  string        `json:"description,omitempty"`
+	ScenarioYAML string        `json:"scenario_yaml"` // the effective scenario (defaults and overrides applied), in scenario time
+	Seed         int64         `json:"seed"`
+	TimeScale    float64       `json:"time_scale"`
+	StartedAt    time.Time     `json:"started_at"` // wall clock
+	EndedAt      time.Time     `json:"ended_at,omitzero"`
+	Duration     time.Duration `json:"duration_ns"` // scenario time covered by the recording
+	Phases       []PhaseSpan   `json:"phases"`
+	Breakers     []string      `json:"breakers"` // breaker names, in display order
+	// Target describes the service played against when it was not the
+	// built-in assistant in process; nil for recordings of the built-in one.
+	Target      *TargetInfo       `json:"target,omitempty"`
+	Versions    map[string]string `json:"versions"`
+	Complete    bool              `json:"complete"`    // false while running or after a crash
+	Interrupted bool              `json:"interrupted"` // stopped early by a signal or cancellation
+	Counts      Counts            `json:"counts"`
 
 	// Distortion is what the run measured of whether this machine kept up
 	// with its time scale; nil in recordings made before it existed.
@@ -121,3 +128,30 @@ func (h *Header) PhaseAt(t time.Duration) string {
 
 // durationOf converts an integer nanosecond count from a log line.
 func durationOf(ns int64) time.Duration { return time.Duration(ns) }
+
+// How an external target's breaker transitions were seen.
+const (
+	// ObservedHealth: by polling the service's health endpoint.
+	ObservedHealth = "health"
+	// ObservedAnswers: inferred from the answers (fallback reason
+	// circuit_breaker_open or circuit_open, or a 503, means open; an
+	// answer from the upstream means closed). Half-open cannot be seen.
+	ObservedAnswers = "answers"
+)
+
+// TargetInfo says what a run played against and how precisely its breaker
+// transitions are known.
+type TargetInfo struct {
+	Kind    string `json:"kind"`              // "launched" or "running"
+	Command string `json:"command,omitempty"` // a launched target's command line
+	URL     string `json:"url"`               // the service's base URL during the run
+	// Observed is ObservedHealth or ObservedAnswers.
+	Observed string `json:"observed"`
+	// Resolution is the polling interval in scenario time: a polled
+	// transition is known to within it. Zero for inferred transitions,
+	// whose resolution is per transition.
+	Resolution time.Duration `json:"resolution_ns,omitempty"`
+	// Log is the file in the run folder holding a launched target's
+	// stdout and stderr.
+	Log string `json:"log,omitempty"`
+}

@@ -121,6 +121,21 @@ func (w *Writer) writeJSON(f *jsonlFile, n *int64, v any) error {
 	return err
 }
 
+// Amend changes the header (e.g. with what the target reported once it
+// started) and rewrites run.json at once.
+func (w *Writer) Amend(fn func(*Header)) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errClosed
+	}
+	fn(&w.header)
+	if err := writeHeader(w.dir, &w.header); err != nil {
+		return fmt.Errorf("recording: %w", err)
+	}
+	return nil
+}
+
 // Flush pushes buffered records to the files, so a crash loses little.
 func (w *Writer) Flush() error {
 	w.mu.Lock()

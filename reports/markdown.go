@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"brownout/recording"
 	"brownout/scenarios"
 )
 
@@ -134,6 +135,7 @@ func settingRows(st Settings) [][2]string {
 			[2]string{"call timeout", humanDuration(b.CallTimeout)},
 			[2]string{"scope", b.Scope})
 	}
+	rows = append(rows, targetRows(st.Target)...)
 	return append(rows,
 		[2]string{"time scale", trimFloat(st.TimeScale, 3) + "×"},
 		[2]string{"seed", fmt.Sprint(st.Seed)})
@@ -167,4 +169,25 @@ func displayMetric(v MetricValue) string {
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", `\|`, "\n", " ", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "`", "'")
 	return r.Replace(s)
+}
+
+// targetRows describe an external target and how its breaker was seen.
+func targetRows(t *TargetSettings) [][2]string {
+	if t == nil {
+		return nil
+	}
+	what := "service at " + t.URL
+	if t.Kind == "launched" {
+		what = "launched `" + mdEscape(t.Command) + "` at " + t.URL
+		if t.Log != "" {
+			what += " (output in " + t.Log + ")"
+		}
+	}
+	widest := FormatValue(scenarios.UnitDuration, t.Widest)
+	seen := fmt.Sprintf("polled from the health endpoint every %s of scenario time; each is known to within its polling interval (at most %s here), and so are time_to_open and time_to_close",
+		FormatValue(scenarios.UnitDuration, t.Resolution.Seconds()), widest)
+	if t.Observed == recording.ObservedAnswers {
+		seen = fmt.Sprintf("inferred from the answers (a circuit_breaker_open fallback or a 503 means open, an upstream answer closed; half-open cannot be seen), each within the gap between two answers (at most %s here)", widest)
+	}
+	return [][2]string{{"target", what}, {"breaker transitions", seen}}
 }

@@ -43,6 +43,18 @@ type Settings struct {
 	Seed      int64           `json:"seed"`
 	TimeScale float64         `json:"time_scale"`
 	Breaker   BreakerSettings `json:"breaker"`
+	// Target is set when the run played against a service other than the
+	// built-in assistant in process.
+	Target *TargetSettings `json:"target,omitempty"`
+}
+
+// TargetSettings say what an external target was and how precisely its
+// breaker transitions are known.
+type TargetSettings struct {
+	recording.TargetInfo
+	// Widest is the widest interval, in seconds of scenario time, within
+	// which a transition was seen (TransitionResolution).
+	Widest float64 `json:"widest_interval_s"`
 }
 
 // BreakerSettings are the breaker settings the run used, durations written
@@ -210,6 +222,9 @@ func (r *Recording) allMetrics(phase int) Metrics {
 
 func settingsOf(r *Recording) Settings {
 	st := Settings{Seed: r.Header.Seed, TimeScale: r.Header.TimeScale}
+	if t := r.Header.Target; t != nil {
+		st.Target = &TargetSettings{TargetInfo: *t, Widest: r.TransitionResolution().Seconds()}
+	}
 	if sc := r.Scenario; sc != nil {
 		b := sc.Breaker
 		st.Breaker = BreakerSettings{

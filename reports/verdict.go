@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"brownout/scenarios"
 )
@@ -70,6 +71,10 @@ func Evaluate(r *Recording, ths []scenarios.Threshold) []Verdict {
 				v.Observed = obs
 				v.Passed = c.Holds(obs)
 				v.Display = FormatValue(unit, obs)
+				if res := r.TransitionResolution(); res > 0 && (th.Metric == "time_to_open" || th.Metric == "time_to_close") {
+					// Seen from outside: the event happened in (obs-res, obs].
+					v.Display = FormatValue(unit, max(0, obs-res.Seconds())) + "–" + v.Display
+				}
 			}
 			out = append(out, v)
 		}
@@ -181,4 +186,16 @@ func trimZeros(s string) string {
 	}
 	s = strings.TrimRight(s, "0")
 	return strings.TrimSuffix(s, ".")
+}
+
+// TransitionResolution is how precisely the recording knows when its
+// breaker changed state: zero when the transitions are exact (the built-in
+// assistant in process), else the widest interval within which one was
+// seen from outside (polled or inferred), in scenario time.
+func (r *Recording) TransitionResolution() time.Duration {
+	var res time.Duration
+	for _, tr := range r.transitions {
+		res = max(res, tr.Resolution)
+	}
+	return res
 }

@@ -105,6 +105,9 @@ func (p *play) finish() (*Result, error) {
 	p.watching()
 	<-p.watchDone
 	p.stop()
+	if p.delay != nil {
+		p.delay.flushAll()
+	}
 	// The recording covers the scenario up to its end, or up to the stop
 	// of the load (the drain after it sends no new requests).
 	covered := min(p.elapsed, p.pacer.Duration())

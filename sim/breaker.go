@@ -34,14 +34,25 @@ func newBreakerHistory(enabled bool) *breakerHistory {
 }
 
 // add records a transition. It runs inside gobreaker's OnStateChange, under
-// the breaker's lock, so it only appends.
+// the breaker's lock, so it only appends. A transition seen from outside
+// is known to within an interval; the history counts the breaker as open
+// only while it certainly was: from the latest time it can have opened to
+// the earliest time it can have left open. So a call is never tagged open
+// merely because the change was seen late.
 func (h *breakerHistory) add(tr Transition) {
+	at := tr.At
+	if tr.From == contract.StateOpen {
+		at = at.Add(-tr.Resolution)
+	}
 	h.mu.Lock()
 	for len(h.tracks) <= tr.Replica {
 		h.tracks = append(h.tracks, track{})
 	}
 	t := &h.tracks[tr.Replica]
-	t.at = append(t.at, tr.At)
+	if n := len(t.at); n > 0 && at.Before(t.at[n-1]) {
+		at = t.at[n-1]
+	}
+	t.at = append(t.at, at)
 	t.to = append(t.to, tr.To)
 	h.mu.Unlock()
 }
@@ -166,4 +177,56 @@ func (t *stampTransport) stateOf(c *faults.Call) contract.State {
 		}
 	}
 	return t.hist.stateAt(0, c.At)
+}
+
+// delayLine holds the records that carry the breaker state at their own
+// time until the transitions of a target seen from outside have had time
+// to arrive: a transition is seen up to a polling interval (plus the
+// reading's round trip) after it happened. Records leave in the order they
+// came.
+type delayLine struct {
+	delay time.Duration
+	mu    sync.Mutex
+	items []delayed
+}
+
+type delayed struct {
+	at    time.Time
+	write func()
+}
+
+// newDelayLine returns a line that holds records for delay; the delay
+// covers a few polling intervals and a generous round trip.
+func newDelayLine(resolution time.Duration) *delayLine {
+	return &delayLine{delay: 4*resolution + 250*time.Millisecond}
+}
+
+// push queues write for a record of time at, and writes the records whose
+// state is settled by now.
+func (d *delayLine) push(at time.Time, write func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.items = append(d.items, delayed{at: at, write: write})
+	d.flushLocked(time.Now().Add(-d.delay))
+}
+
+// flushAll writes every record still held (the end of a run).
+func (d *delayLine) flushAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, it := range d.items {
+		it.write()
+	}
+	d.items = nil
+}
+
+func (d *delayLine) flushLocked(before time.Time) {
+	n := 0
+	for n < len(d.items) && d.items[n].at.Before(before) {
+		d.items[n].write()
+		n++
+	}
+	if n > 0 {
+		d.items = append(d.items[:0], d.items[n:]...)
+	}
 }

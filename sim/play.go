@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"brownout/contract"
 	"brownout/faults"
 	"brownout/recording"
 	"brownout/scenarios"
@@ -32,6 +35,7 @@ type play struct {
 	vegetaOut  *bufio.Writer
 	vegetaEnc  vegeta.Encoder
 	recErr     error // first error writing a record
+	recErrMu   sync.Mutex
 	recClosed  bool
 
 	// the breaker's history, fed by the target; records look up the
@@ -50,6 +54,11 @@ type play struct {
 	// target
 	running      Running
 	replicaOfURL map[string]int  // query URL -> replica
+	external     bool            // the target is not the built-in assistant in process
+	inferred     bool            // its breaker is inferred from the answers
+	inferState   contract.State
+	inferSince   time.Time  // end of the last answer that showed inferState
+	delay        *delayLine // holds records until an external target's transitions are in
 	loadPool     *http.Transport // nil when the target brings its transport
 	watching     context.CancelFunc
 	watchDone    chan struct{} // closed when Watch has returned
@@ -107,7 +116,7 @@ func (p *play) startUpstream() error {
 		p.stamp.next = fake.RoundTripper()
 		return nil
 	}
-	l, err := listenLoopback()
+	l, err := p.listenUpstream()
 	if err != nil {
 		return err
 	}
@@ -118,12 +127,28 @@ func (p *play) startUpstream() error {
 	return nil
 }
 
+// listenUpstream listens where the fake upstream was asked to, or on a
+// free loopback port.
+func (p *play) listenUpstream() (net.Listener, error) {
+	if p.upstreamListen == "" {
+		return listenLoopback()
+	}
+	if err := CheckLoopback("http://" + p.upstreamListen); err != nil {
+		return nil, fmt.Errorf("upstream listen address: %w", err)
+	}
+	l, err := net.Listen("tcp", p.upstreamListen)
+	if err != nil {
+		return nil, fmt.Errorf("fake upstream: %w", err)
+	}
+	return l, nil
+}
+
 // startTarget starts what the run plays against, wired to the fake, and
 // checks that load will only go to this machine.
 func (p *play) startTarget(ctx context.Context) error {
 	running, err := p.target.Start(ctx, Wiring{
 		Scenario: p.scaled, TimeScale: p.k, UpstreamURL: p.upstreamURL,
-		Upstream: p.stamp, Observe: p.transition, Log: p.log,
+		Upstream: p.stamp, Observe: p.transition, Log: p.log, Dir: p.outDir,
 	})
 	if err != nil {
 		return err
@@ -144,22 +169,73 @@ func (p *play) startTarget(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return p.describeTarget(ep)
+}
+
+// describeTarget notes in the header what an external target reported:
+// its breakers, its settings, and how its transitions are seen.
+func (p *play) describeTarget(ep Endpoints) error {
+	p.external, p.inferred = ep.Info != nil, ep.Inferred
+	if p.external {
+		p.delay = newDelayLine(ep.Resolution)
+	}
+	if ep.Breaker != nil {
+		p.hist.enabled = ep.Breaker.Enabled
+	}
+	if p.rec == nil || (ep.Info == nil && ep.Breakers == nil && ep.Breaker == nil) {
+		return nil
+	}
+	var yaml []byte
+	if ep.Breaker != nil {
+		sc := *p.sc
+		sc.Breaker = *ep.Breaker
+		var err error
+		if yaml, err = scenarios.Marshal(&sc); err != nil {
+			return fmt.Errorf("scenario %q: %w", sc.Name, err)
+		}
+	}
+	return p.rec.Amend(func(h *recording.Header) {
+		if ep.Breakers != nil {
+			h.Breakers = ep.Breakers
+		}
+		if yaml != nil {
+			h.ScenarioYAML = string(yaml)
+		}
+		if ep.Info != nil {
+			info := *ep.Info
+			info.Observed = recording.ObservedHealth
+			if ep.Inferred {
+				info.Observed = recording.ObservedAnswers
+			}
+			info.Resolution = p.toScenario(ep.Resolution)
+			h.Target = &info
+		}
+	})
 }
 
 // transition records a breaker transition reported by the target.
 func (p *play) transition(tr Transition) {
 	p.hist.add(tr)
 	if p.rec != nil {
-		p.rec.Transition(recording.Transition{T: p.toScenario(tr.At.Sub(p.t0)), Breaker: tr.Breaker, From: tr.From, To: tr.To})
+		p.rec.Transition(recording.Transition{T: p.toScenario(tr.At.Sub(p.t0)), Resolution: p.toScenario(tr.Resolution),
+			Breaker: tr.Breaker, From: tr.From, To: tr.To})
 	}
 }
 
 // upstreamCall records a call the fake served, with the breaker state at
 // the moment it was sent.
 func (p *play) upstreamCall(c faults.Call) {
-	state := p.stamp.stateOf(&c)
 	p.meter.fakeSide(&c)
+	if !p.external {
+		p.writeCall(&c, p.stamp.stateOf(&c))
+		return
+	}
+	// An external service forwards the load request's id, if at all, unchanged.
+	p.waits.add(c.RequestID, c.Duration)
+	p.delay.push(c.At, func() { p.writeCall(&c, p.hist.stateAt(0, c.At)) }) // one external service: replica 0
+}
+
+func (p *play) writeCall(c *faults.Call, state contract.State) {
 	if p.rec == nil {
 		return
 	}

@@ -48,6 +48,11 @@ func withAssistantWrapper(wrap func(http.Handler) http.Handler) Option {
 	return func(r *runner) { r.wrapAssistant = wrap }
 }
 
+// WithUpstreamListen makes the fake upstream listen on addr (a loopback
+// host:port) instead of a free port, for an already-running target that
+// was configured to call it there.
+func WithUpstreamListen(addr string) Option { return func(r *runner) { r.upstreamListen = addr } }
+
 // WithTarget sets what the run plays against; the default is Builtin().
 func WithTarget(t Target) Option { return func(r *runner) { r.target = t } }
 
@@ -96,19 +101,20 @@ type Progress struct {
 }
 
 type runner struct {
-	outDir        string
-	scale         float64
-	inMemory      bool
-	target        Target
-	progressEvery time.Duration
-	progress      func(Progress)
-	drain         time.Duration
-	log           *slog.Logger
-	version       string
-	tracker       *progressTracker
-	wrapAssistant func(http.Handler) http.Handler
-	progressWG    sync.WaitGroup
-	redisURL      string
+	outDir         string
+	scale          float64
+	inMemory       bool
+	target         Target
+	upstreamListen string
+	progressEvery  time.Duration
+	progress       func(Progress)
+	drain          time.Duration
+	log            *slog.Logger
+	version        string
+	tracker        *progressTracker
+	wrapAssistant  func(http.Handler) http.Handler
+	progressWG     sync.WaitGroup
+	redisURL       string
 }
 
 // Run plays sc and records it. It returns when the scenario has played out

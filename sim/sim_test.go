@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 	// short-lived, and the default GC target makes it collect so often that
 	// the pauses show in the latencies it measures.
 	debug.SetGCPercent(400)
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { removeBinaries() }))
 }
 
 // loadRun reads back a run folder.

@@ -11,6 +11,7 @@ import (
 
 	"brownout/assistant"
 	"brownout/contract"
+	"brownout/recording"
 	"brownout/scenarios"
 )
 
@@ -57,6 +58,9 @@ type Wiring struct {
 	Observe func(Transition)
 	// Log is where the service logs.
 	Log *slog.Logger
+	// Dir is the run folder ("" when the run records nothing); a launched
+	// target keeps its output there.
+	Dir string
 }
 
 // Endpoints says where a running target takes load.
@@ -67,6 +71,21 @@ type Endpoints struct {
 	// Transport reaches QueryURLs; nil means over loopback sockets, in
 	// which case every URL must be a loopback one (CheckLoopback).
 	Transport http.RoundTripper
+	// Breakers names the target's breakers as it reports them; nil means
+	// the ones the scenario describes.
+	Breakers []string
+	// Breaker holds the settings an already-running service reports, which
+	// the recording shows instead of the scenario's; nil keeps those.
+	Breaker *scenarios.Breaker
+	// Info describes an external target for the recording; nil for the
+	// built-in assistant.
+	Info *recording.TargetInfo
+	// Resolution is the real interval within which Watch sees a
+	// transition (the health polling interval); zero means exact.
+	Resolution time.Duration
+	// Inferred says the target cannot report its breaker: the run infers
+	// open and closed from the answers.
+	Inferred bool
 }
 
 // Transition is a breaker's change of state as a target reports it.
@@ -79,6 +98,9 @@ type Transition struct {
 	// At is when the change happened, or, for a change seen from
 	// outside, the latest time it can have happened.
 	At time.Time
+	// Resolution is zero for an exact transition; otherwise it happened
+	// in (At-Resolution, At].
+	Resolution time.Duration
 }
 
 // Builtin is the built-in assistant, served in this process on a loopback

@@ -118,6 +118,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		strict bool
 		ov     breakerOverrides
 		many   manyFlags
+		tf     targetFlags
 	)
 	many.register(fs)
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>)")
@@ -125,6 +126,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&strict, "strict", false, strictHelp)
 	ov.register(fs)
+	tf.register(fs, true)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -166,6 +168,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}
+	if k == 0 && tf.url != "" {
+		k = 1 // a running service keeps its own timers: no compression to choose
+	}
 	if k == 0 {
 		var code int
 		if k, code = chooseTimeScale(ctx, "run", sc, sim.AutoConfig{}, stderr); code != exitOK {
@@ -173,6 +178,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(k), sim.WithVersion(version())}
+	targetOpts, err := tf.options(k)
+	if err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
+	opts = append(opts, targetOpts...)
 	if !quiet {
 		opts = append(opts, progressOption(stderr))
 	}

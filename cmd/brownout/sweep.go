@@ -49,6 +49,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		quiet       bool
 		yes         bool
 		listMetrics bool
+		tf          targetFlags
 	)
 	fs.IntSliceVar(&g.FailThresholds, "fail-threshold", []int{3, 5, 10, 20}, "fail thresholds to sweep (rows of the heatmaps)")
 	fs.DurationSliceVar(&g.ResetTimeouts, "reset-timeout", []time.Duration{5 * time.Second, 15 * time.Second, 30 * time.Second, 60 * time.Second}, "reset timeouts to sweep (columns of the heatmaps)")
@@ -59,6 +60,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationSliceVar(&g.Intervals, "interval", nil, "fixed count-reset intervals to sweep, 0 = never, e.g. 0,60s (default: the scenario's)")
 	fs.IntSliceVar(&g.Replicas, "replicas", nil, "assistant replica counts to sweep, e.g. 1,4,8 (default: the scenario's)")
 	fs.StringSliceVar(&g.Stores, "store", nil, "breaker stores to sweep: local, redis (default: the scenario's)")
+	tf.register(fs, false)
 	fs.IntVar(&repeat, "repeat", 1, "runs per cell with seeds seed, seed+1, …; figures are the mean with min–max spread")
 	fs.IntVar(&parallel, "parallel", runtime.NumCPU(), "runs played at once")
 	fs.Var(&scale, "time-scale", "compress time K times; auto measures this machine with --parallel runs at once and picks the fastest honest K that every cell allows (default: the scenario's time_scale, else auto)")
@@ -164,6 +166,15 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		sweep.WithOutDir(out), sweep.WithParallel(parallel), sweep.WithRepeat(repeat),
 		sweep.WithTimeScale(k), sweep.WithObjective(obj), sweep.WithVersion(version()),
 		sweep.WithShard(sh),
+	}
+	// Each cell launches its own instance of a --target-cmd service, with
+	// the cell's settings, on its own ports.
+	targetOpts, err := tf.options(scale)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	if len(targetOpts) > 0 {
+		opts = append(opts, sweep.WithRunOptions(targetOpts...))
 	}
 	if !quiet {
 		opts = append(opts, sweep.WithProgress(sweepProgress(stderr)))
