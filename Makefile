@@ -20,7 +20,7 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
-	$(GO) test -count=1 -timeout 5m -run 'TestTimeCompressionAgrees' -v ./sim/
+	$(GO) test -count=1 -timeout 5m -run 'TestTimeCompressionAgrees|TestLaunchedAgreesWithInProcess' -v ./sim/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)

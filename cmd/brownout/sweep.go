@@ -169,7 +169,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// Each cell launches its own instance of a --target-cmd service, with
 	// the cell's settings, on its own ports.
-	targetOpts, err := tf.options(scale)
+	targetOpts, err := tf.options(k)
 	if err != nil {
 		return fail(exitUsage, err)
 	}

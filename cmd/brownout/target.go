@@ -16,6 +16,7 @@ import (
 // (--target). See docs/targets.md.
 type targetFlags struct {
 	cmd            string
+	launchURL      string
 	url            string
 	upstreamListen string
 	upstreamEnv    string
@@ -34,6 +35,7 @@ func (f *targetFlags) register(fs *pflag.FlagSet, running bool) {
 		fs.StringVar(&f.url, "target", "", "play against a service already running at this loopback URL (time scale 1 only; needs --upstream-listen)")
 		fs.StringVar(&f.upstreamListen, "upstream-listen", "", "loopback host:port where the fake upstream listens, for a --target service configured to call it there")
 	}
+	fs.StringVar(&f.launchURL, "target-url", sim.DefaultTargetURL, "where a launched service answers; {port} is the free port brownout picks")
 	fs.StringVar(&f.upstreamEnv, "upstream-env", sim.DefaultUpstreamEnv, "environment variable that gives a launched service the fake upstream's URL")
 	fs.StringArrayVar(&f.env, "target-env", nil, "NAME=VALUE added to a launched service's environment; placeholders such as {port} or {breaker.reset_timeout.seconds} are expanded (repeatable)")
 	fs.StringVar(&f.queryPath, "query-path", "", "the service's query path (default /assistant/query)")
@@ -73,6 +75,7 @@ func (f *targetFlags) options(scale float64) ([]sim.Option, error) {
 			}
 			env[name] = val
 		}
+		ep.URL = f.launchURL
 		c := &sim.Command{Shell: f.cmd, Env: env, UpstreamEnv: f.upstreamEnv, Endpoint: ep,
 			ReadyPath: f.readyPath, ReadyTimeout: f.readyTimeout, StopGrace: f.stopGrace}
 		opts := []sim.Option{sim.WithTarget(c)}
