@@ -121,63 +121,59 @@ func playAgainst(t *testing.T, sc *scenarios.Scenario, k float64, target Target,
 	return res, loadRun(t, dir), dir
 }
 
-// compareTransitions checks that two runs went through the same breaker
-// transitions, each exact time within the interval in which the other run
-// saw it, widened by noise (scenario time), and returns the largest
-// distance from that interval.
-func compareTransitions(t *testing.T, exact, seen *loadedRun, noise time.Duration) time.Duration {
-	t.Helper()
-	if a, b := breakerSequence(exact), breakerSequence(seen); a != b {
-		t.Fatalf("transitions differ:\nin process: %s\nlaunched:   %s", a, b)
-	}
-	worst := time.Duration(0)
-	for i, tr := range seen.transitions {
-		e := exact.transitions[i].T
-		d := max(e-tr.T, tr.T-tr.Resolution-e, 0)
-		worst = max(worst, d)
-		if d > noise {
-			t.Errorf("transition %d %s→%s seen in (%v, %v], exact %v in process: %v outside, more than %v", i, tr.From, tr.To, tr.T-tr.Resolution, tr.T, e, d, noise)
-		}
-	}
-	return worst
-}
-
-// TestIndependentImplementation plays the same outage against the Python
+// TestIndependentImplementation plays an outage against the Python
 // implementation of the contract in testdata and against the built-in
 // assistant: two breakers written apart from each other must go through
-// the same transitions at about the same times.
+// the same transitions. Times are checked against the breaker's own
+// definition, which polling must preserve: each open → half-open comes
+// reset_timeout after the open, within the two polled intervals. (Exact
+// times differ between two real-time runs by more than a polling interval
+// on a loaded machine, so they are not compared across runs here.)
 func TestIndependentImplementation(t *testing.T) {
 	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	py := pythonCommand(t)
+	// Phase edges far from where probes fall: opened at 1–1.5 s, the first
+	// probe (2–2.5 s) fails in the outage, the second (3–3.5 s) succeeds.
+	sc.Phases[1].Duration = scenarios.Duration(1800 * time.Millisecond)
 	_, in, _ := playAgainst(t, sc, 1, nil)
-	_, out, _ := playAgainst(t, sc, 1, py)
-	for i := range max(len(in.transitions), len(out.transitions)) {
-		if i < len(in.transitions) {
-			t.Logf("in process %+v", in.transitions[i])
-		}
-		if i < len(out.transitions) {
-			t.Logf("python     %+v", out.transitions[i])
+	_, out, _ := playAgainst(t, sc, 1, pythonCommand(t))
+	if a, b := breakerSequence(in), breakerSequence(out); a != b {
+		t.Errorf("transitions differ:\nbuilt-in: %s\nPython:   %s", a, b)
+	}
+	reset, slack := sc.Breaker.ResetTimeout.D(), 20*time.Millisecond
+	var opened *recording.Transition
+	for i, tr := range out.transitions {
+		switch {
+		case tr.To == contract.StateOpen:
+			opened = &out.transitions[i]
+		case tr.To == contract.StateHalfOpen && opened != nil:
+			d := tr.T - opened.T
+			if d < reset-tr.Resolution-slack || d > reset+opened.Resolution+slack {
+				t.Errorf("half-open %v after the open seen at %v (intervals %v and %v): want reset_timeout %v", d, opened.T, opened.Resolution, tr.Resolution, reset)
+			}
 		}
 	}
-	worst := compareTransitions(t, in, out, 50*time.Millisecond)
 	for _, c := range out.calls {
 		if c.Breaker == contract.StateOpen {
 			t.Errorf("upstream call while the Python service's breaker was certainly open: %+v", c)
 		}
 	}
-	bad := 0
 	for _, r := range out.requests {
 		if r.Outcome == contract.OutcomeBadResponse || r.Outcome == contract.OutcomeError {
-			bad++
+			t.Fatalf("an answer of the Python service was not understood: %+v", r)
 		}
 	}
-	if bad > 0 {
-		t.Errorf("%d answers of the Python service were not understood", bad)
+	t.Logf("Python service: %s; widest polled interval %v", breakerSequence(out), maxResolution(out))
+}
+
+func maxResolution(lr *loadedRun) time.Duration {
+	var m time.Duration
+	for _, tr := range lr.transitions {
+		m = max(m, tr.Resolution)
 	}
-	t.Logf("Python service: %s; largest distance of the built-in's exact times from the polled intervals %v", breakerSequence(out), worst)
+	return m
 }
 
 // misbehaving launches the Python service with a fault, writing its pid

@@ -127,6 +127,12 @@ func TestCmdRunRefusesBadInput(t *testing.T) {
 		{"bad breaker flag", []string{"run", path, "--breaker", "maybe"}, "--breaker"},
 		{"bad override", []string{"run", path, "--fail-threshold", "0"}, "fail_threshold"},
 		{"no scenario", []string{"run"}, "usage"},
+		{"running target at another scale", []string{"run", path, "--time-scale", "2", "--target", "http://127.0.0.1:8000", "--upstream-listen", "127.0.0.1:9000"}, "cannot divide by the time scale 2"},
+		{"running target without upstream address", []string{"run", path, "--time-scale", "1", "--target", "http://127.0.0.1:8000"}, "needs --upstream-listen"},
+		{"running target off loopback", []string{"run", path, "--time-scale", "1", "--target", "http://10.0.0.1:8000", "--upstream-listen", "127.0.0.1:9000"}, "not a loopback address"},
+		{"both targets", []string{"run", path, "--target-cmd", "true", "--target", "http://127.0.0.1:8000"}, "exclude each other"},
+		{"bad target env", []string{"run", path, "--target-cmd", "true", "--target-env", "NOEQUALS"}, "want NAME=VALUE"},
+		{"upstream address for the built-in", []string{"run", path, "--upstream-listen", "127.0.0.1:9000"}, "--upstream-listen is for"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
