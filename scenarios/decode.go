@@ -591,6 +591,8 @@ func (d *decoder) decode(n ast.Node, path string, v reflect.Value) {
 			s = reflect.Append(s, e)
 		}
 		v.Set(s)
+	case reflect.Map:
+		d.decodeStringMap(n, path, v)
 	case reflect.String:
 		if str, ok := d.str(n, r, path); ok {
 			v.SetString(str)
@@ -885,4 +887,27 @@ func (d *decoder) secondForms(path string, v reflect.Value) func(string, *ast.Ma
 		}
 	}
 	return nil
+}
+
+// decodeStringMap decodes a mapping of names to strings (a target's env).
+func (d *decoder) decodeStringMap(n ast.Node, path string, v reflect.Value) {
+	if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() != reflect.String {
+		d.errorf(n, path, "cannot decode into %s", v.Type())
+		return
+	}
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return
+	}
+	out := reflect.MakeMapWithSize(v.Type(), len(m.Values))
+	for _, mv := range m.Values {
+		key, ok := d.key(mv, path)
+		if !ok {
+			continue
+		}
+		var s string
+		d.decode(mv.Value, join(path, key), reflect.ValueOf(&s).Elem())
+		out.SetMapIndex(reflect.ValueOf(key), reflect.ValueOf(s))
+	}
+	v.Set(out)
 }

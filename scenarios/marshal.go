@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -74,6 +75,9 @@ func Marshal(s *Scenario) ([]byte, error) {
 			ths = append(ths, yaml.MapItem{Key: th.Key, Value: conds})
 		}
 		root = append(root, yaml.MapItem{Key: "thresholds", Value: ths})
+	}
+	if t := s.Target; t != nil {
+		root = append(root, yaml.MapItem{Key: "target", Value: targetMap(t)})
 	}
 	out, err := yaml.MarshalWithOptions(root, yaml.Indent(2), yaml.UseLiteralStyleIfMultiline(true))
 	if err != nil {
@@ -224,4 +228,22 @@ func conditionString(c Condition, u Unit) string {
 		v = strconv.FormatFloat(c.Value, 'g', -1, 64)
 	}
 	return c.Op + " " + v
+}
+
+// targetMap writes a target's keys that are set, env in name order.
+func targetMap(t *Target) yaml.MapSlice {
+	m := yaml.MapSlice{{Key: "command", Value: t.Command}}
+	if len(t.Env) > 0 {
+		env := make(yaml.MapSlice, 0, len(t.Env))
+		for _, k := range slices.Sorted(maps.Keys(t.Env)) {
+			env = append(env, yaml.MapItem{Key: k, Value: t.Env[k]})
+		}
+		m = append(m, yaml.MapItem{Key: "env", Value: env})
+	}
+	for _, kv := range [][2]string{{"upstream_env", t.UpstreamEnv}, {"url", t.URL}, {"ready", t.Ready}, {"query", t.Query}, {"health", t.Health}} {
+		if kv[1] != "" {
+			m = append(m, yaml.MapItem{Key: kv[0], Value: kv[1]})
+		}
+	}
+	return m
 }

@@ -57,6 +57,14 @@ func scaleCopy(dst, src reflect.Value, k float64) {
 			scaleCopy(s.Index(i), src.Index(i), k)
 		}
 		dst.Set(s)
+	case reflect.Map: // a target's env: strings only, nothing to scale
+		if !src.IsNil() {
+			m := reflect.MakeMapWithSize(src.Type(), src.Len())
+			for it := src.MapRange(); it.Next(); {
+				m.SetMapIndex(it.Key(), it.Value())
+			}
+			dst.Set(m)
+		}
 	default:
 		dst.Set(src)
 	}

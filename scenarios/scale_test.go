@@ -25,6 +25,9 @@ func fill(v reflect.Value) {
 		for i := range 2 {
 			fill(v.Index(i))
 		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		v.SetMapIndex(reflect.ValueOf("K").Convert(v.Type().Key()), reflect.ValueOf("v").Convert(v.Type().Elem()))
 	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(time.Second)) // also a Duration or time.Duration
 	case reflect.Float64:
@@ -81,6 +84,13 @@ func checkScaled(t *testing.T, path string, orig, got reflect.Value, k float64, 
 		}
 		for i := range orig.Len() {
 			checkScaled(t, path+"["+strconv.Itoa(i)+"]", orig.Index(i), got.Index(i), k, inThresholds, durations, rates)
+		}
+	case reflect.Map:
+		if orig.Len() > 0 && orig.Pointer() == got.Pointer() {
+			t.Errorf("%s: map shared with the original, not copied", path)
+		}
+		if !reflect.DeepEqual(orig.Interface(), got.Interface()) {
+			t.Errorf("%s: %v changed to %v", path, orig.Interface(), got.Interface())
 		}
 	default:
 		if !reflect.DeepEqual(orig.Interface(), got.Interface()) {

@@ -148,6 +148,26 @@ type Scenario struct {
 	Warnings []Warning `yaml:"-"`
 	// Thresholds maps a metric key such as `latency_p99{phase:outage}` to conditions such as "< 100ms"; all must hold for the run to pass. Kept in file order.
 	Thresholds []Threshold `yaml:"thresholds"`
+	// Target is your own service, launched by brownout for each run instead of the built-in assistant (docs/targets.md); --target-cmd and --target override it.
+	Target *Target `yaml:"target"`
+}
+
+// Target is a service brownout launches for each run: it picks a free port, sets PORT, the fake upstream's URL and the seed's CIRCUIT_BREAKER_* variables (durations divided by the time scale), waits until the service is ready, plays, and stops it.
+type Target struct {
+	// Command is the program and its arguments, run without a shell; each may hold placeholders such as {port} or {breaker.reset_timeout.seconds}.
+	Command []string `yaml:"command" jsonschema:"required,minItems=1"`
+	// Env adds or overrides environment variables; values may hold placeholders, e.g. {HF_API_URL: "{upstream}"}.
+	Env map[string]string `yaml:"env"`
+	// UpstreamEnv names the variable that receives the fake upstream's URL. Default HF_API_BASE.
+	UpstreamEnv string `yaml:"upstream_env"`
+	// URL is where the service answers. Default http://127.0.0.1:{port}.
+	URL string `yaml:"url"`
+	// Ready is the path polled until it answers 2xx. Default: the health path.
+	Ready string `yaml:"ready"`
+	// Query is the query path. Default /assistant/query.
+	Query string `yaml:"query"`
+	// Health is the health path, or none to infer the breaker from the answers. Default /assistant/health/circuit-breaker.
+	Health string `yaml:"health"`
 }
 
 // Breaker is the circuit breaker's configuration (gobreaker semantics).

@@ -227,6 +227,27 @@ func (v *validator) scenario(s *Scenario) {
 		// (the longest run, the fastest rate) is what must hold.
 		v.timeScale(s, 1, "time_scale")
 	}
+	if s.Target != nil {
+		v.target("target", s.Target)
+	}
+}
+
+// target checks what can be checked before launch; placeholders and the
+// loopback rule are checked when the run starts the service.
+func (v *validator) target(path string, t *Target) {
+	if len(t.Command) == 0 || t.Command[0] == "" {
+		v.errorf(join(path, "command"), "missing the program to launch, e.g. [python3, -m, myapp] or [uvicorn, app:app, --port, \"{port}\"]")
+	}
+	for name := range t.Env {
+		if name == "" || strings.ContainsAny(name, "= \t\n\x00") {
+			v.errorf(join(join(path, "env"), name), "found %q, want an environment variable name (no '=', spaces or NUL)", name)
+		}
+	}
+	for _, p := range [][2]string{{"ready", t.Ready}, {"query", t.Query}, {"health", t.Health}} {
+		if p[1] != "" && !strings.HasPrefix(p[1], "/") && !(p[0] == "health" && p[1] == "none") {
+			v.errorf(join(path, p[0]), "found %q, want a path starting with /", p[1])
+		}
+	}
 }
 
 // phaseLength checks a phase length given as a distribution: only uniform

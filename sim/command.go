@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"brownout/recording"
+	"brownout/scenarios"
 )
 
 // TargetLogFile is the file of the run folder that holds a launched
@@ -54,6 +55,14 @@ type Command struct {
 	// StopGrace is how long the service has to exit after SIGTERM before
 	// its process group is killed (real time).
 	StopGrace time.Duration
+}
+
+// CommandFrom is the target a scenario's target block describes.
+func CommandFrom(t *scenarios.Target) *Command {
+	return &Command{
+		Args: t.Command, Env: t.Env, UpstreamEnv: t.UpstreamEnv, ReadyPath: t.Ready,
+		Endpoint: Endpoint{URL: t.URL, QueryPath: t.Query, HealthPath: t.Health},
+	}
 }
 
 // Start implements Target.

@@ -70,6 +70,11 @@ func pythonCommand(t *testing.T) *Command {
 	if err != nil {
 		t.Skip("python3 not found")
 	}
+	// The interpreter itself, not a version manager's shim that starts a
+	// shell first: startup counts against the ready timeout.
+	if out, err := exec.Command(py, "-c", "import sys; print(sys.executable)").Output(); err == nil && len(out) > 1 {
+		py = strings.TrimSpace(string(out))
+	}
 	script, err := filepath.Abs(filepath.Join("testdata", "seed_service.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +188,10 @@ func misbehaving(t *testing.T, fault string) (*Command, func() int) {
 	c := pythonCommand(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	c.Env = map[string]string{"SEED_SERVICE_MISBEHAVE": fault, "SEED_SERVICE_PIDFILE": pidFile}
-	c.ReadyTimeout = 3 * time.Second
+	c.ReadyTimeout = 20 * time.Second // a loaded machine starts Python slowly
+	if fault == "never-ready" {
+		c.ReadyTimeout = 5 * time.Second
+	}
 	c.StopGrace = 500 * time.Millisecond
 	return c, func() int {
 		b, err := os.ReadFile(pidFile)
@@ -375,4 +383,29 @@ func breakerSequence(lr *loadedRun) string {
 		fmt.Fprintf(&b, "%s→%s ", tr.From, tr.To)
 	}
 	return b.String()
+}
+
+// TestScenarioTargetBlock plays a scenario whose target block launches the
+// Python service, with an env placeholder, and no target option.
+func TestScenarioTargetBlock(t *testing.T) {
+	py := pythonCommand(t)
+	base, err := scenarios.Marshal(tinyOutage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := fmt.Sprintf("target:\n  command: [%q, %q]\n  env: {CIRCUIT_BREAKER_NAME: \"{breaker.name}-py\"}\n", py.Args[0], py.Args[1])
+	sc, err := scenarios.Parse("with-target.yaml", append(base, block...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lr, _ := playAgainst(t, sc, 1, nil)
+	if lr.header.Target == nil || lr.header.Target.Kind != "launched" || !strings.Contains(lr.header.Target.Command, "seed_service.py") {
+		t.Fatalf("header target %+v, want the scenario's command", lr.header.Target)
+	}
+	if len(lr.header.Breakers) != 1 || lr.header.Breakers[0] != "huggingface_api-py" {
+		t.Errorf("breakers %v, want the name the env placeholder gave", lr.header.Breakers)
+	}
+	if len(lr.transitions) == 0 {
+		t.Error("no transition seen during the outage")
+	}
 }

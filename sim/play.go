@@ -53,12 +53,12 @@ type play struct {
 
 	// target
 	running      Running
-	replicaOfURL map[string]int  // query URL -> replica
-	external     bool            // the target is not the built-in assistant in process
-	inferred     bool            // its breaker is inferred from the answers
+	replicaOfURL map[string]int // query URL -> replica
+	external     bool           // the target is not the built-in assistant in process
+	inferred     bool           // its breaker is inferred from the answers
 	inferState   contract.State
-	inferSince   time.Time  // end of the last answer that showed inferState
-	delay        *delayLine // holds records until an external target's transitions are in
+	inferSince   time.Time       // end of the last answer that showed inferState
+	delay        *delayLine      // holds records until an external target's transitions are in
 	loadPool     *http.Transport // nil when the target brings its transport
 	watching     context.CancelFunc
 	watchDone    chan struct{} // closed when Watch has returned

@@ -137,6 +137,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*Result, 
 	if r.inMemory && r.target != nil {
 		return nil, errors.New("sim: InMemory plays the built-in assistant and cannot be combined with WithTarget")
 	}
+	if r.target == nil && !r.inMemory && sc.Target != nil {
+		r.target = CommandFrom(sc.Target)
+	}
 	if r.target == nil {
 		r.target = builtin{inMemory: r.inMemory, wrap: r.wrapAssistant}
 	}
