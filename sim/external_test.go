@@ -154,8 +154,10 @@ func TestIndependentImplementation(t *testing.T) {
 		case tr.To == contract.StateOpen:
 			opened = &out.transitions[i]
 		case tr.To == contract.StateHalfOpen && opened != nil:
+			// open in (To-Ro, To], half-open in (Th-Rh, Th], half-open =
+			// open + reset: so Th-To lies in (reset-Ro, reset+Rh).
 			d := tr.T - opened.T
-			if d < reset-tr.Resolution-slack || d > reset+opened.Resolution+slack {
+			if d < reset-opened.Resolution-slack || d > reset+tr.Resolution+slack {
 				t.Errorf("half-open %v after the open seen at %v (intervals %v and %v): want reset_timeout %v", d, opened.T, opened.Resolution, tr.Resolution, reset)
 			}
 		}
