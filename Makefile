@@ -16,11 +16,12 @@ run: build
 
 # The second pass runs the wall-clock time-compression test without the race
 # detector, after the race pass, so it measures the chain at real speed on a
-# quiet machine (see sim/scale_test.go).
+# quiet machine (see sim/scale_test.go); TestLaunchedAgreesWithInProcess
+# (sim/agree_test.go) plays three scenarios twice, about two minutes.
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
-	$(GO) test -count=1 -timeout 5m -run 'TestTimeCompressionAgrees|TestLaunchedAgreesWithInProcess' -v ./sim/
+	$(GO) test -count=1 -timeout 10m -run 'TestTimeCompressionAgrees|TestLaunchedAgreesWithInProcess' -v ./sim/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
