@@ -119,18 +119,14 @@ func TestSuitePassFailInvalid(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	t.Run("shards and merge", func(t *testing.T) { checkSuiteShardsMerge(t, dir, out) })
 }
 
-// TestSuiteShardsMerge plays the same suite as two shards and merges
+// checkSuiteShardsMerge plays the suite in dir as two shards and merges
 // them: each scenario plays exactly once, and the merged report and JUnit
-// are the unsharded ones (compared with the suite played whole).
-func TestSuiteShardsMerge(t *testing.T) {
-	dir := writeSuite(t)
+// are the unsharded ones (the suite played whole into whole).
+func checkSuiteShardsMerge(t *testing.T, dir, whole string) {
 	tmp := t.TempDir()
-	whole := filepath.Join(tmp, "whole")
-	if code, stdout, stderr := runCmd(t, run, "run", dir, "--out", whole, "--quiet"); code != exitUsage {
-		t.Fatalf("whole suite: exit %d\n%s\n%s", code, stdout, stderr)
-	}
 	var shardDirs []string
 	played := map[string]int{}
 	for _, s := range []string{"2/2", "1/2"} {
