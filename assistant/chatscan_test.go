@@ -124,22 +124,6 @@ func BenchmarkDecodeChat(b *testing.B) {
 	})
 }
 
-func FuzzUnquoteJSON(f *testing.F) {
-	for _, s := range []string{`plain`, `a\nb`, `\u00e9\ud83d\ude00`, `\ud800`, `\ud800\u0041`, `\udc00\ud800`, "\xff\xfe", `\"\\\/\b\f\r\t`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		var want string
-		if json.Unmarshal([]byte(`"`+string(raw)+`"`), &want) != nil {
-			return
-		}
-		got, ok := unquoteJSON(raw)
-		if !ok || got != want {
-			t.Fatalf("unquoteJSON(%q) = %q, %v; encoding/json gives %q", raw, got, ok, want)
-		}
-	})
-}
-
 // FuzzScanQuery: whenever the fast path takes a request body, encoding/json
 // (strict, as decodeQuery uses it) reads the same question and top_k.
 func FuzzScanQuery(f *testing.F) {

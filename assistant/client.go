@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"brownout/contract"
+	"brownout/internal/jsonfast"
 )
 
 // Endpoint names, as used in breaker names, metrics and errors.
@@ -153,7 +154,7 @@ func newClient(cfg Config, rt http.RoundTripper) (*client, error) {
 		rt:        rt,
 		chatURL:   chatURL,
 		textURL:   textURL,
-		modelJSON: appendJSONString(nil, cfg.Model),
+		modelJSON: jsonfast.AppendString(nil, cfg.Model),
 		timeout:   cfg.CallTimeout,
 		maxTokens: cfg.MaxTokens,
 	}
@@ -176,7 +177,7 @@ func parseUpstreamURL(raw string) (*url.URL, error) {
 }
 
 // prompt is what the assistant asks the model. Both parts are already
-// escaped for the inside of a JSON string literal (see appendJSONString).
+// escaped for the inside of a JSON string literal (see jsonfast.AppendString).
 type prompt struct {
 	system []byte
 	user   []byte

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"brownout/contract"
+	"brownout/internal/jsonfast"
 )
 
 const testBase = "http://hf.test"
@@ -216,7 +217,7 @@ const onTopic = "What is a circuit breaker?"
 
 // newPrompt escapes a plain system and user message.
 func newPrompt(system, user string) prompt {
-	return prompt{system: appendJSONString(nil, system), user: appendJSONString(nil, user)}
+	return prompt{system: jsonfast.AppendString(nil, system), user: jsonfast.AppendString(nil, user)}
 }
 
 // mustClient is newClient for a configuration the test knows is valid.

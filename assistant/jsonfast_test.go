@@ -3,7 +3,6 @@ package assistant
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"testing"
 )
 
@@ -18,29 +17,6 @@ func marshalStd(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", `quote " and \ backslash`, "ctl \x00\x01\x1f\t\n\r\b\f", "ünïcode ✓",
-		"bad \xff utf8 \xc3", "line\u2028sep\u2029", "<html>&amp;</html>", "\x7f"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := `"` + string(appendJSONString(nil, s)) + `"`
-		want := string(marshalStd(t, s))
-		if got != want {
-			t.Fatalf("appendJSONString(%q) = %s, encoding/json gives %s", s, got, want)
-		}
-	})
-}
-
-func TestAppendJSONFloat(t *testing.T) {
-	t.Parallel()
-	for _, f := range []float64{0, 1, 0.5, 4.1471, 123.456, 1e-7, 2.5e-9, 1e21, 1e20, -3.25, 30000, math.Round(1.23456789*1e4) / 1e4} {
-		if got, want := string(appendJSONFloat(nil, f)), string(marshalStd(t, f)); got != want {
-			t.Errorf("appendJSONFloat(%v) = %s, want %s", f, got, want)
-		}
-	}
 }
 
 // TestAnswersMatchEncodingJSON checks every kind of 200 answer byte for

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"brownout/contract"
+	"brownout/internal/jsonfast"
 	"brownout/limits"
 )
 
@@ -98,7 +99,7 @@ func (s *Service) handleQuery(w http.ResponseWriter, r *http.Request) {
 			return a, err
 		})
 		if err == nil {
-			c := cachedAnswer{answerJSON: appendJSONString(make([]byte, 0, len(answer)+16), answer), hits: append([]hit(nil), hits...)}
+			c := cachedAnswer{answerJSON: jsonfast.AppendString(make([]byte, 0, len(answer)+16), answer), hits: append([]hit(nil), hits...)}
 			s.cache.put(key, c, time.Now())
 			s.writeAnswer(w, start, contract.OutcomeUpstream, ep.br, answerFrom{json: c.answerJSON}, hits, "", "")
 			return
@@ -212,12 +213,12 @@ func (s *Service) writeAnswer(w http.ResponseWriter, start time.Time, outcome co
 			b = append(b, ',')
 		}
 		b = append(b, s.sourceJSON[h.chunk]...)
-		b = appendJSONFloat(b, roundScore(h.score))
+		b = jsonfast.AppendFloat(b, roundScore(h.score))
 		b = append(b, '}')
 	}
 	d := time.Since(start)
 	b = append(b, `],"metadata":{"duration_ms":`...)
-	b = appendJSONFloat(b, float64(d.Microseconds())/1000)
+	b = jsonfast.AppendFloat(b, float64(d.Microseconds())/1000)
 	b = append(b, `,"chunks_used":`...)
 	b = strconv.AppendInt(b, int64(len(sources)), 10)
 	if source != "" {
@@ -262,7 +263,7 @@ func (s *Service) userPrompt(q string, hits []hit) []byte {
 		}
 	}
 	dst = append(dst, "Question: "...)
-	return appendJSONString(dst, q)
+	return jsonfast.AppendString(dst, q)
 }
 
 // decodeQuery reads and checks the request body. On a client mistake it

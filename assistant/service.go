@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"brownout/internal/jsonfast"
 	"brownout/internal/timeouts"
 )
 
@@ -145,22 +146,22 @@ func New(cfg Config, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
 	s.index = ix
-	s.systemJSON = appendJSONString(nil, systemPrompt)
-	s.leadJSON = appendJSONString(nil, excerptsLead)
+	s.systemJSON = jsonfast.AppendString(nil, systemPrompt)
+	s.leadJSON = jsonfast.AppendString(nil, excerptsLead)
 	s.sourceJSON = make([][]byte, len(ix.chunks))
 	s.contextJSON = make([][]byte, len(ix.chunks))
 	s.excerptLineJSON = make([][]byte, len(ix.chunks))
 	for i, c := range ix.chunks {
 		ex := excerpt(c.Text, cfg.ExcerptChars)
 		b := append([]byte(nil), `{"id":"`...)
-		b = appendJSONString(b, c.ID)
+		b = jsonfast.AppendString(b, c.ID)
 		b = append(b, `","title":"`...)
-		b = appendJSONString(b, c.Title)
+		b = jsonfast.AppendString(b, c.Title)
 		b = append(b, `","excerpt":"`...)
-		b = appendJSONString(b, ex)
+		b = jsonfast.AppendString(b, ex)
 		s.sourceJSON[i] = append(b, `","score":`...)
-		s.contextJSON[i] = appendJSONString(nil, c.Title+"\n"+c.Text+"\n\n")
-		s.excerptLineJSON[i] = appendJSONString(nil, c.Title+": "+ex)
+		s.contextJSON[i] = jsonfast.AppendString(nil, c.Title+"\n"+c.Text+"\n\n")
+		s.excerptLineJSON[i] = jsonfast.AppendString(nil, c.Title+": "+ex)
 	}
 	s.cache = newLRUCache(cfg.CacheSize, cfg.CacheTTL)
 	if s.client, err = newClient(cfg, s.rt); err != nil {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+
+	"brownout/internal/jsonfast"
 )
 
 // request is what the server needs from a decoded inference request.
@@ -105,26 +107,9 @@ func (c *messageContent) UnmarshalJSON(raw []byte) error {
 }
 
 // unquoteValid decodes a JSON string literal already known to be valid.
-// Plain text and the simple escapes ([unescape]) take a fast path; \u
-// escapes go to encoding/json.
 func unquoteValid(raw []byte) string {
-	body := raw[1 : len(raw)-1]
-	e := bytes.IndexByte(body, '\\')
-	if e < 0 {
-		return string(body)
-	}
-	out := make([]byte, 0, len(body))
-	for ; e >= 0; e = bytes.IndexByte(body, '\\') {
-		if body[e+1] == 'u' {
-			var s string
-			_ = json.Unmarshal(raw, &s) // raw is valid: cannot fail
-			return s
-		}
-		out = append(out, body[:e]...)
-		out = append(out, unescape(body[e+1]))
-		body = body[e+2:]
-	}
-	return string(append(out, body...))
+	s, _ := jsonfast.Unquote(raw[1 : len(raw)-1])
+	return s
 }
 
 type contentChunk struct {

@@ -3,7 +3,8 @@ package faults
 import (
 	"hash/crc32"
 	"strconv"
-	"unicode/utf8"
+
+	"brownout/internal/jsonfast"
 )
 
 // Fingerprint is the system_fingerprint of every answer, as TGI renders
@@ -52,7 +53,7 @@ var vocab, eos = func() ([]token, token) {
 }()
 
 func makeToken(id int, text, logprob string, special bool) token {
-	t := token{esc: appendEscaped(nil, text)}
+	t := token{esc: jsonfast.AppendString(nil, text)}
 	t.escTrim = t.esc
 	if len(text) > 0 && text[0] == ' ' {
 		t.escTrim = t.esc[1:]
@@ -140,48 +141,10 @@ func (g generation) appendText(b []byte, trim bool) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendEscaped appends s as the inside of a JSON string literal.
-func appendEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return b
-}
-
 // appendQuoted appends s as a JSON string literal.
 func appendQuoted(b []byte, s string) []byte {
 	b = append(b, '"')
-	b = appendEscaped(b, s)
+	b = jsonfast.AppendString(b, s)
 	return append(b, '"')
 }
 

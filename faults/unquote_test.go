@@ -5,24 +5,6 @@ import (
 	"testing"
 )
 
-// FuzzScanBytes checks the eight-bytes-at-a-time scan against a plain loop.
-func FuzzScanBytes(f *testing.F) {
-	for _, s := range []string{"", "plain ascii text, long enough for words", "tab\there", "é ü 日本 and more ascii", "\x1f", "\x7f\x80\x9f\xa0 \x20\x1f"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		wantCtl, wantASCII := false, true
-		for _, c := range b {
-			wantCtl = wantCtl || c < 0x20
-			wantASCII = wantASCII && c < 0x80
-		}
-		ctl, ascii := scanBytes(b)
-		if ctl != wantCtl || (!ctl && ascii != wantASCII) {
-			t.Fatalf("scanBytes(%q) = %v, %v; want %v, %v", b, ctl, ascii, wantCtl, wantASCII)
-		}
-	})
-}
-
 // FuzzUnquoteValid checks the fast string decoder of chat content against
 // encoding/json on every valid JSON string literal.
 func FuzzUnquoteValid(f *testing.F) {

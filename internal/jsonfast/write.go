@@ -1,23 +1,20 @@
-package assistant
+package jsonfast
 
 import (
 	"strconv"
 	"unicode/utf8"
 )
 
-// The hot path (one upstream request body and one answer per query) writes
-// JSON by hand from pieces escaped once at start-up: encoding/json's
-// reflection and per-byte escaping of the same corpus text on every request
-// cost more than the rest of the request put together. Tests check the
-// output byte for byte against encoding/json. The matching read side (the
-// request body and the upstream's chat answer) is in chatscan.go.
+// The write side: JSON built by hand from pieces escaped once, byte for
+// byte what encoding/json writes (tests check it), without its reflection
+// and per-byte work on every request.
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends the contents of a JSON string literal for s,
+// AppendString appends the contents of a JSON string literal for s,
 // without the quotes, escaping as encoding/json does (invalid UTF-8 becomes
 // U+FFFD; U+2028 and U+2029 are escaped) but without HTML escaping.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -67,10 +64,10 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, s[start:]...)
 }
 
-// appendJSONFloat appends f as encoding/json would.
-func appendJSONFloat(dst []byte, f float64) []byte {
-	// encoding/json uses 'f' formatting for 1e-6 <= |f| < 1e21; scores and
-	// durations here stay well within that range, or are 0.
+// AppendFloat appends f as encoding/json would.
+func AppendFloat(dst []byte, f float64) []byte {
+	// encoding/json uses 'f' formatting for 1e-6 <= |f| < 1e21 and 'e'
+	// outside it.
 	if f != 0 && (f < 1e-6 && f > -1e-6 || f >= 1e21 || f <= -1e21) {
 		dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
 		// Like encoding/json: e-09 becomes e-9.
