@@ -11,8 +11,9 @@ RUN_SCALE    ?= 10
 build:
 	$(GO) build -o $(BIN) ./cmd/brownout
 
+# A demo to repeat: --force replaces the previous run in out/<scenario>.
 run: build
-	./$(BIN) run $(RUN_SCENARIO) --time-scale $(RUN_SCALE)
+	./$(BIN) run $(RUN_SCENARIO) --time-scale $(RUN_SCALE) --force
 
 # The second pass runs the wall-clock time-compression test without the race
 # detector, after the race pass, so it measures the chain at real speed on a

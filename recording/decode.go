@@ -162,6 +162,8 @@ func (d *requestDecoder) decode(line []byte, r *Request) error {
 			r.Seq = uint64(n)
 		case "t_ns":
 			r.T = durationOf(n)
+		case "intended_ns":
+			r.Intended = durationOf(n)
 		case "latency_ns":
 			r.Latency = durationOf(n)
 		case "real_latency_ns":

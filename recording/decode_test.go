@@ -11,7 +11,7 @@ import (
 )
 
 var decodeCases = []string{
-	`{"seq":1,"t_ns":5,"latency_ns":7,"status":200,"outcome":"upstream","phase":"healthy","breaker":"closed"}`,
+	`{"seq":1,"t_ns":5,"intended_ns":3,"latency_ns":7,"status":200,"outcome":"upstream","phase":"healthy","breaker":"closed"}`,
 	`{"seq":2,"t_ns":-5,"latency_ns":0,"status":0,"outcome":"error","phase":"a b","breaker":"open","error":"Post \"http://x\": EOF"}`,
 	`{ "seq" : 3 , "outcome":"l1_cache","reason":"circuit_breaker_open" }`,
 	`{"seq":4,"phase":"caf\u00e9","t_ns":1e3}`,

@@ -10,6 +10,15 @@
 //	upstream.jsonl    one UpstreamCall per call the fake server received
 //	results.bin       vegeta's own gob encoding of every result, so that
 //	                  `vegeta report` and `vegeta plot` work on it unchanged
+//	run.lock          the file a writing run holds an OS lock on, so two
+//	                  runs never write into one folder
+//
+// A Writer flushes every DefaultFlushInterval and when asked (sim flushes
+// at phase ends), so a killed run keeps nearly everything; run.json says
+// complete only once the run has finished, with the record counts a
+// reader compares the logs against. Requests carry their intended send
+// time (intended_ns) when the header says intended_times; older
+// recordings lack both and still load.
 //
 // Every time in the JSON Lines files is scenario time: the offset from the
 // start of the run multiplied by the time scale, so a run compressed 40

@@ -21,15 +21,19 @@ const (
 
 // Request is one load request and what it got back.
 type Request struct {
-	Seq     uint64                  `json:"seq"`
-	T       time.Duration           `json:"t_ns"`       // start, scenario time since the run began
-	Latency time.Duration           `json:"latency_ns"` // scenario time
-	Status  int                     `json:"status"`     // 0 when no HTTP answer arrived
-	Outcome contract.Outcome        `json:"outcome"`
-	Reason  contract.FallbackReason `json:"reason,omitempty"` // fallback_reason of a fallback answer
-	Phase   string                  `json:"phase"`            // phase in which the request started
-	Breaker contract.State          `json:"breaker"`          // breaker state when the answer was produced
-	Error   string                  `json:"error,omitempty"`  // transport or decoding error text
+	Seq uint64        `json:"seq"`
+	T   time.Duration `json:"t_ns"` // start, scenario time since the run began
+	// Intended is when the load generator should have sent the request by
+	// its rate pattern (scenario time); T - Intended is how late it was
+	// sent. Zero in recordings whose header lacks IntendedTimes.
+	Intended time.Duration           `json:"intended_ns"`
+	Latency  time.Duration           `json:"latency_ns"` // scenario time
+	Status   int                     `json:"status"`     // 0 when no HTTP answer arrived
+	Outcome  contract.Outcome        `json:"outcome"`
+	Reason   contract.FallbackReason `json:"reason,omitempty"` // fallback_reason of a fallback answer
+	Phase    string                  `json:"phase"`            // phase in which the request started
+	Breaker  contract.State          `json:"breaker"`          // breaker state when the answer was produced
+	Error    string                  `json:"error,omitempty"`  // transport or decoding error text
 
 	// RealLatency is the latency as measured, in real (compressed) time.
 	// Latency is RealLatency plus (time_scale − 1) times the part of it
@@ -101,11 +105,14 @@ type Header struct {
 	Breakers     []string      `json:"breakers"` // breaker names, in display order
 	// Target describes the service played against when it was not the
 	// built-in assistant in process; nil for recordings of the built-in one.
-	Target      *TargetInfo       `json:"target,omitempty"`
-	Versions    map[string]string `json:"versions"`
-	Complete    bool              `json:"complete"`    // false while running or after a crash
-	Interrupted bool              `json:"interrupted"` // stopped early by a signal or cancellation
-	Counts      Counts            `json:"counts"`
+	Target   *TargetInfo       `json:"target,omitempty"`
+	Versions map[string]string `json:"versions"`
+	// IntendedTimes says the requests carry their intended send time
+	// (Request.Intended); recordings made before it was added do not.
+	IntendedTimes bool   `json:"intended_times,omitempty"`
+	Complete      bool   `json:"complete"`    // false while running or after a crash
+	Interrupted   bool   `json:"interrupted"` // stopped early by a signal or cancellation
+	Counts        Counts `json:"counts"`
 
 	// Distortion is what the run measured of whether this machine kept up
 	// with its time scale; nil in recordings made before it existed.

@@ -40,7 +40,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := []Request{
-		{Seq: 1, T: time.Millisecond, Latency: 500 * time.Millisecond, RealLatency: 52 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "a", Breaker: contract.StateClosed},
+		{Seq: 1, T: time.Millisecond, Intended: 900 * time.Microsecond, Latency: 500 * time.Millisecond, RealLatency: 52 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "a", Breaker: contract.StateClosed},
 		{Seq: 2, T: 1100 * time.Millisecond, Status: 503, Outcome: contract.OutcomeUnavailable, Phase: "b", Breaker: contract.StateOpen},
 	}
 	trs := []Transition{{T: time.Second, Breaker: "huggingface_api", From: contract.StateClosed, To: contract.StateOpen}}

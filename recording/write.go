@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // Writer streams the records of one run to its folder as they happen, so
@@ -18,13 +20,18 @@ import (
 type Writer struct {
 	dir    string
 	header Header
+	lock   *flock.Flock
 
 	mu          sync.Mutex
 	requests    *jsonlFile
 	transitions *jsonlFile
 	upstream    *jsonlFile
+	attached    []*jsonlFile
 	counts      Counts
 	closed      bool
+	stopFlush   chan struct{}
+	stopOnce    sync.Once
+	flushDone   chan struct{}
 }
 
 type jsonlFile struct {
@@ -47,14 +54,35 @@ func (j *jsonlFile) close() error {
 
 // Create makes dir (and its parents) and starts a recording there with the
 // given header; Format, Complete and Counts are set by the Writer.
-func Create(dir string, h Header) (*Writer, error) {
+//
+// The folder is locked for as long as the Writer is open (an OS lock on
+// LockFile, released when the process ends however it ends), so a second
+// run into the same folder is refused with an error wrapping ErrLocked
+// instead of interleaving its records. A folder that already holds a run
+// (a run.json) is refused with an error wrapping ErrExists unless Replace
+// is given; the records of the earlier run and the files named by Derived
+// are removed before the new run writes anything. Buffered records reach
+// the files every DefaultFlushInterval (see FlushEvery), so a killed run
+// loses at most that much.
+func Create(dir string, h Header, opts ...CreateOption) (*Writer, error) {
+	cfg := createConfig{flushEvery: DefaultFlushInterval}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := clearEarlier(dir, &cfg); err != nil {
+		lock.Close()
+		return nil, err
+	}
 	h.Format = FormatVersion
 	h.Complete = false
-	w := &Writer{dir: dir, header: h}
-	var err error
+	w := &Writer{dir: dir, header: h, lock: lock}
 	open := func(name string) *jsonlFile {
 		if err != nil {
 			return nil
@@ -71,7 +99,12 @@ func Create(dir string, h Header) (*Writer, error) {
 	}
 	if err != nil {
 		w.closeFiles()
+		lock.Close()
 		return nil, fmt.Errorf("recording: %w", err)
+	}
+	if cfg.flushEvery > 0 {
+		w.stopFlush, w.flushDone = make(chan struct{}), make(chan struct{})
+		go w.flushLoop(cfg.flushEvery)
 	}
 	return w, nil
 }
@@ -137,19 +170,57 @@ func (w *Writer) Amend(fn func(*Header)) error {
 }
 
 // Flush pushes buffered records to the files, so a crash loses little.
+// The Writer flushes on its own every FlushEvery interval; callers flush
+// at moments that matter, such as a phase boundary.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return nil
 	}
-	return errors.Join(w.requests.w.Flush(), w.transitions.w.Flush(), w.upstream.w.Flush())
+	errs := []error{w.requests.w.Flush(), w.transitions.w.Flush(), w.upstream.w.Flush()}
+	for _, a := range w.attached {
+		errs = append(errs, a.w.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// flushLoop flushes every interval of real time until Close.
+func (w *Writer) flushLoop(every time.Duration) {
+	defer close(w.flushDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			w.Flush() // an error shows again, and is returned, at Close
+		case <-w.stopFlush:
+			return
+		}
+	}
 }
 
 // Close finishes the recording: it flushes every file and rewrites the
 // header with the final counts, the covered duration and whether the run
 // was interrupted. Records offered after Close are refused.
 func (w *Writer) Close(duration time.Duration, endedAt time.Time, interrupted bool) error {
+	return w.finish(duration, endedAt, interrupted, true)
+}
+
+// Abort ends a recording that failed before its run finished: the records
+// so far are kept and the header says the recording is not complete, so a
+// report never takes it for a finished run.
+func (w *Writer) Abort(endedAt time.Time) error {
+	return w.finish(0, endedAt, false, false)
+}
+
+func (w *Writer) finish(duration time.Duration, endedAt time.Time, interrupted, complete bool) error {
+	if w.stopFlush != nil {
+		w.stopOnce.Do(func() {
+			close(w.stopFlush)
+			<-w.flushDone
+		})
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -161,10 +232,11 @@ func (w *Writer) Close(duration time.Duration, endedAt time.Time, interrupted bo
 	w.header.Duration = duration
 	w.header.EndedAt = endedAt
 	w.header.Interrupted = interrupted
-	w.header.Complete = err == nil
+	w.header.Complete = complete && err == nil
 	if herr := writeHeader(w.dir, &w.header); herr != nil {
 		err = errors.Join(err, herr)
 	}
+	err = errors.Join(err, w.lock.Close())
 	if err != nil {
 		return fmt.Errorf("recording: %w", err)
 	}
@@ -177,6 +249,9 @@ func (w *Writer) closeFiles() error {
 		if f != nil {
 			errs = append(errs, f.close())
 		}
+	}
+	for _, a := range w.attached {
+		errs = append(errs, a.close())
 	}
 	return errors.Join(errs...)
 }
@@ -202,6 +277,8 @@ func appendRequest(b []byte, r *Request) []byte {
 	b = strconv.AppendUint(b, r.Seq, 10)
 	b = append(b, `,"t_ns":`...)
 	b = strconv.AppendInt(b, int64(r.T), 10)
+	b = append(b, `,"intended_ns":`...)
+	b = strconv.AppendInt(b, int64(r.Intended), 10)
 	b = append(b, `,"latency_ns":`...)
 	b = strconv.AppendInt(b, int64(r.Latency), 10)
 	b = append(b, `,"status":`...)

@@ -113,6 +113,13 @@ func junit(r *Recording, rep *Report) ([]byte, error) {
 			Error: &junitFailure{Message: msg, Type: "distorted", Text: msg}})
 		suite.Errors++
 	}
+	if len(rep.Incomplete) > 0 {
+		msg := fmt.Sprintf("the recording is incomplete: %s; every record is there only up to %s of scenario time, and thresholds that need later data were not judged",
+			strings.Join(rep.Incomplete, "; "), formatSeconds(rep.CompleteUntil.Seconds()))
+		suite.Cases = append(suite.Cases, junitCase{Name: "recording complete", ClassName: class, Time: "0",
+			Error: &junitFailure{Message: msg, Type: "incomplete", Text: msg}})
+		suite.Errors++
+	}
 	suite.Tests = len(suite.Cases)
 	doc := junitSuites{Name: "brownout", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Suites: []junitSuite{suite}}
 	out, err := xml.MarshalIndent(doc, "", "  ")

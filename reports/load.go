@@ -71,6 +71,7 @@ func outcomeIndex(o contract.Outcome) (uint8, bool) {
 type request struct {
 	t       int64 // start, ns of scenario time
 	lat     int64 // ns of scenario time
+	lag     int64 // actual − intended send time, ns of scenario time (0 when not recorded)
 	status  int16
 	phase   uint16 // index into Header.Phases, or noPhase
 	outcome uint8
@@ -102,6 +103,8 @@ type Recording struct {
 	calls       []call
 	transitions []recording.Transition
 	open        []span // merged spans where at least one breaker was open
+
+	integrity integrity
 
 	mu    sync.Mutex
 	cache map[aggKey]*aggregate
@@ -201,8 +204,12 @@ func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, 
 		if status < 0 || status > 999 {
 			status = 0
 		}
+		var lag int64
+		if h.IntendedTimes {
+			lag = max(int64(q.T-q.Intended), 0)
+		}
 		r.reqs = append(r.reqs, request{
-			t: int64(q.T), lat: int64(q.Latency), status: int16(status),
+			t: int64(q.T), lat: int64(q.Latency), lag: lag, status: int16(status),
 			phase: phases.index(q.Phase), outcome: oc, breaker: stateIndex(q.Breaker),
 		})
 		return nil
@@ -214,6 +221,7 @@ func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, 
 	if err := errors.Join(reqErr, callErr, trErr); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
+	r.integrity = r.checkIntegrity()
 	r.open = openSpans(r.transitions, r.Duration())
 	return r, nil
 }
@@ -223,6 +231,9 @@ func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, 
 // that crashed before writing its end).
 func (r *Recording) Duration() time.Duration {
 	d := r.Header.Duration
+	if d <= 0 && !r.Header.Complete && r.Header.EndedAt.IsZero() && r.integrity.last > 0 {
+		return time.Duration(r.integrity.last) // killed: as far as the logs go
+	}
 	if n := len(r.Header.Phases); d <= 0 && n > 0 {
 		d = r.Header.Phases[n-1].End
 	}

@@ -20,6 +20,8 @@ func markdown(r *Recording, rep *Report) []byte {
 	s := rep.Summary
 	fmt.Fprintf(&b, "# brownout report: %s\n\n", mdEscape(h.Scenario))
 	switch {
+	case len(rep.Incomplete) > 0:
+		fmt.Fprintf(&b, "**Verdict: ❌ INCOMPLETE RECORDING**: %d of %d thresholds failed or were not judged.\n\n", rep.failed(), len(rep.Verdicts))
 	case r.distorted() && rep.failed() == 0:
 		b.WriteString("**Verdict: ❌ DISTORTED**: the thresholds hold, but this machine did not keep up with the time scale (see [Time compression](#time-compression)).\n\n")
 	case len(rep.Verdicts) == 0:
@@ -31,8 +33,13 @@ func markdown(r *Recording, rep *Report) []byte {
 	}
 	if h.Interrupted {
 		fmt.Fprintf(&b, "> [!WARNING]\n> The run was interrupted after %s of scenario time; every figure covers only what was recorded.\n\n", formatSeconds(r.Duration().Seconds()))
-	} else if !h.Complete {
-		b.WriteString("> [!WARNING]\n> The recording is incomplete (the run did not finish writing it); every figure covers only what was recorded.\n\n")
+	}
+	if len(rep.Incomplete) > 0 {
+		fmt.Fprintf(&b, "> [!CAUTION]\n> **Incomplete recording**: %s. Every record is there only up to %s of scenario time; thresholds that need later data were not judged, and the report cannot pass.\n\n",
+			mdEscape(strings.Join(rep.Incomplete, "; ")), formatSeconds(rep.CompleteUntil.Seconds()))
+	}
+	for _, sf := range rep.Shortfalls {
+		fmt.Fprintf(&b, "> [!WARNING]\n> %s\n\n", mdEscape(sf.warning()))
 	}
 	if h.Description != "" {
 		fmt.Fprintf(&b, "%s\n\n", mdEscape(strings.TrimSpace(h.Description)))
@@ -64,8 +71,8 @@ func markdown(r *Recording, rep *Report) []byte {
 	}
 
 	b.WriteString("## Phases\n\n")
-	cols := []string{"requests", "rps", "success_ratio", "upstream_ratio", "fallback_ratio", "unavailable_ratio", "error_ratio",
-		"latency_p50", "latency_p99", "upstream_calls", "upstream_failures", "breaker_opens", "open_time_ratio"}
+	cols := []string{"requests", "target_rps", "rps", "success_ratio", "upstream_ratio", "fallback_ratio", "unavailable_ratio", "error_ratio",
+		"latency_p50", "latency_p99", "response_time_p99", "upstream_calls", "upstream_failures", "breaker_opens", "open_time_ratio"}
 	b.WriteString("| Phase | Span |")
 	for _, c := range cols {
 		fmt.Fprintf(&b, " %s |", strings.ReplaceAll(c, "_", " "))

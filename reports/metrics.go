@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -37,7 +38,8 @@ const (
 	famRequest metricFamily = iota
 	famUpstream
 	famBreaker
-	famRun // whole-run figures (distortion checks, a sweep row's own); no filters
+	famRun  // whole-run figures (distortion checks, a sweep row's own); no filters
+	famLoad // the rate asked for against the rate sent: phase and window filters only
 )
 
 // metricDef is how this package computes one metric of
@@ -47,8 +49,10 @@ type metricDef struct {
 	// request derives a request metric from the aggregate of the selected
 	// requests; spanNs is the scenario time the selection covers.
 	request func(a *aggregate, spanNs int64) float64
-	// sorted says request needs the sorted latencies.
+	// sorted says request needs the sorted sample of kind sample
+	// (latencies unless said otherwise).
 	sorted bool
+	sample sampleKind
 	// upstream derives an upstream metric from the selected calls.
 	upstream func(calls, failed int64) float64
 	// breaker derives a breaker metric from the transitions in ev over
@@ -84,12 +88,7 @@ var metricDefs = map[string]metricDef{
 	"latency_p95":       percentile(950),
 	"latency_p99":       percentile(990),
 	"latency_p999":      percentile(999),
-	"latency_max": {family: famRequest, sorted: true, request: func(a *aggregate, _ int64) float64 {
-		if len(a.lats) == 0 {
-			return math.NaN()
-		}
-		return float64(a.lats[len(a.lats)-1]) / 1e9
-	}},
+	"latency_max":       largest(sampleLatency),
 	"latency_mean": {family: famRequest, sorted: true, request: func(a *aggregate, _ int64) float64 {
 		if a.n == 0 {
 			return math.NaN()
@@ -120,7 +119,14 @@ var metricDefs = map[string]metricDef{
 	"contention_timeouts": fromDistortion(func(d *recording.Distortion) float64 { return float64(d.ContentionTimeouts) }),
 	"upstream_slowdown":   fromDistortion(func(d *recording.Distortion) float64 { return d.UpstreamSlowdown }),
 	"timer_lateness_p99":  fromDistortion(func(d *recording.Distortion) float64 { return d.TimerLatenessP99.Seconds() }),
-	"achieved_rate_ratio": fromDistortion(func(d *recording.Distortion) float64 { return d.AchievedRateRatio }),
+	"achieved_rate_ratio": {family: famLoad},
+	"target_rps":          {family: famLoad},
+	"send_lag_p99":        sampled(sampleLag, 990),
+	"send_lag_max":        largest(sampleLag),
+	"response_time_p50":   sampled(sampleResponse, 500),
+	"response_time_p90":   sampled(sampleResponse, 900),
+	"response_time_p99":   sampled(sampleResponse, 990),
+	"response_time_max":   largest(sampleResponse),
 
 	"availability": {family: famRun, run: availability},
 	"time_to_close_recovery": {family: famRun, run: func(r *Recording) (float64, bool) {
@@ -148,13 +154,53 @@ func outcomeRatio(outcomes ...uint8) metricDef {
 
 // percentile is the exact nearest-rank percentile of the selected
 // latencies, mille in thousandths for integer arithmetic.
-func percentile(mille int64) metricDef {
-	return metricDef{family: famRequest, sorted: true, request: func(a *aggregate, _ int64) float64 {
-		if len(a.lats) == 0 {
+func percentile(mille int64) metricDef { return sampled(sampleLatency, mille) }
+
+// sampled is the exact nearest-rank percentile of a per-request sample.
+func sampled(kind sampleKind, mille int64) metricDef {
+	return metricDef{family: famRequest, sorted: true, sample: kind, request: func(a *aggregate, _ int64) float64 {
+		vs := a.samples[kind]
+		if len(vs) == 0 {
 			return math.NaN()
 		}
-		return float64(nearestRank(a.lats, mille)) / 1e9
+		return float64(nearestRank(vs, mille)) / 1e9
 	}}
+}
+
+// largest is the largest value of a per-request sample.
+func largest(kind sampleKind) metricDef {
+	return metricDef{family: famRequest, sorted: true, sample: kind, request: func(a *aggregate, _ int64) float64 {
+		vs := a.samples[kind]
+		if len(vs) == 0 {
+			return math.NaN()
+		}
+		return float64(vs[len(vs)-1]) / 1e9
+	}}
+}
+
+// sampleKind is the per-request duration a distribution metric reads.
+type sampleKind int
+
+const (
+	// sampleLatency is the service latency, from the actual send.
+	sampleLatency sampleKind = iota
+	// sampleLag is how late the request was sent: actual − intended.
+	sampleLag
+	// sampleResponse is the response time from the intended send: lag +
+	// latency, the figure coordinated omission cannot hide.
+	sampleResponse
+	numSamples
+)
+
+// sample is the value of one request for a sample kind, in ns.
+func (rq *request) sample(k sampleKind) int64 {
+	switch k {
+	case sampleLag:
+		return rq.lag
+	case sampleResponse:
+		return rq.lag + rq.lat
+	}
+	return rq.lat
 }
 
 // countTransitions counts the transitions in ev that match.
@@ -227,7 +273,7 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 		}
 	}
 	if f := th.Filters.Breaker; f != "" {
-		if fam == famBreaker {
+		if fam == famBreaker || fam == famLoad {
 			return q, fmt.Errorf("filter breaker does not apply to %s", th.Metric)
 		}
 		s := stateIndex(contract.State(f))
@@ -308,6 +354,9 @@ func (r *Recording) metric(th scenarios.Threshold, c scenarios.Condition) (float
 	q, err := r.resolve(th)
 	if err != nil {
 		return 0, false, fmt.Errorf("threshold %s: %w", th.Key, err)
+	}
+	if why := r.missingInput(r.span(q)); why != "" {
+		return 0, false, errors.New(why)
 	}
 	v, ok := r.value(q, c)
 	return v, ok, nil
@@ -396,9 +445,21 @@ func (r *Recording) valueIn(q query, w *span, s span) (float64, bool) {
 		return d.breaker(r, ev, s)
 	case famRun:
 		return d.run(r)
+	case famLoad:
+		return r.loadValue(q, w, s), true
 	}
-	return d.request(r.aggregate(q, w, d.sorted), s.len()), true
+	if d.sorted && d.sample != sampleLatency && !r.Header.IntendedTimes {
+		return math.NaN(), true // recorded before intended send times were
+	}
+	kind := noSample
+	if d.sorted {
+		kind = d.sample
+	}
+	return d.request(r.aggregate(q, w, kind), s.len()), true
 }
+
+// noSample asks aggregate for no sorted sample.
+const noSample sampleKind = -1
 
 // aggKey identifies a cached whole-run aggregate.
 type aggKey struct{ phase, breaker, outcome int }
@@ -408,8 +469,8 @@ type aggregate struct {
 	n         int64
 	byOutcome [numOutcomes]int64
 	latSum    int64
-	lats      []int64 // sorted; filled only when a latency metric asked
-	hasLats   bool
+	samples   [numSamples][]int64 // sorted; filled only when a metric asked
+	has       [numSamples]bool
 }
 
 func (q query) matches(rq *request) bool {
@@ -419,9 +480,9 @@ func (q query) matches(rq *request) bool {
 }
 
 // aggregate collects the requests that q selects, within window w when not
-// nil (by start time). Whole-run aggregates are cached with their sorted
-// latencies.
-func (r *Recording) aggregate(q query, w *span, needLats bool) *aggregate {
+// nil (by start time), with the sorted sample of kind when it is not
+// noSample. Whole-run aggregates are cached with the samples asked for.
+func (r *Recording) aggregate(q query, w *span, kind sampleKind) *aggregate {
 	if w != nil {
 		lo, hi := r.requestRange(*w)
 		a := &aggregate{}
@@ -431,13 +492,13 @@ func (r *Recording) aggregate(q query, w *span, needLats bool) *aggregate {
 				continue
 			}
 			a.add(rq)
-			if needLats {
-				a.lats = append(a.lats, rq.lat)
+			if kind != noSample {
+				a.samples[kind] = append(a.samples[kind], rq.sample(kind))
 			}
 		}
-		if needLats {
-			slices.Sort(a.lats)
-			a.hasLats = true
+		if kind != noSample {
+			slices.Sort(a.samples[kind])
+			a.has[kind] = true
 		}
 		return a
 	}
@@ -454,15 +515,15 @@ func (r *Recording) aggregate(q query, w *span, needLats bool) *aggregate {
 		}
 		r.cache[key] = a
 	}
-	if needLats && !a.hasLats {
-		a.lats = make([]int64, 0, a.n)
+	if kind != noSample && !a.has[kind] {
+		vs := make([]int64, 0, a.n)
 		for i := range r.reqs {
 			if rq := &r.reqs[i]; q.matches(rq) {
-				a.lats = append(a.lats, rq.lat)
+				vs = append(vs, rq.sample(kind))
 			}
 		}
-		slices.Sort(a.lats)
-		a.hasLats = true
+		slices.Sort(vs)
+		a.samples[kind], a.has[kind] = vs, true
 	}
 	return a
 }

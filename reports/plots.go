@@ -762,6 +762,8 @@ func (r *Recording) dashboardTitle(rep *Report) (string, string) {
 	var verdict string
 	failed := rep.failed()
 	switch {
+	case len(rep.Incomplete) > 0:
+		verdict = "INCOMPLETE RECORDING (no pass)"
 	case len(rep.Verdicts) == 0:
 		verdict = "no thresholds"
 	case failed > 0:
@@ -771,6 +773,9 @@ func (r *Recording) dashboardTitle(rep *Report) (string, string) {
 	}
 	if h.Interrupted {
 		verdict += " · INTERRUPTED"
+	}
+	if len(rep.Shortfalls) > 0 {
+		verdict += " · LOAD SHORT"
 	}
 	title1 := h.Scenario + " · " + verdict
 	var parts []string

@@ -1,14 +1,17 @@
 package reports
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"brownout/recording"
 	"brownout/scenarios"
@@ -25,6 +28,10 @@ const (
 	MarkdownFile  = "report.md"
 	JUnitFile     = "junit.xml"
 )
+
+// OutputFiles names every file Render writes, so a new run into a folder
+// can delete the outputs of an earlier one (recording.Derived).
+var OutputFiles = []string{DashboardFile, BreakerFile, OutcomesFile, LatencyFile, UpstreamFile, SummaryFile, MarkdownFile, JUnitFile}
 
 // Options tune Render.
 type Options struct {
@@ -48,6 +55,16 @@ type Report struct {
 	// Interrupted reports that the run was stopped early; the report
 	// covers what was recorded.
 	Interrupted bool
+	// Incomplete lists what is wrong with the recording (a run that never
+	// finished, logs that disagree with run.json); such a report never
+	// passes, and thresholds over the missing part are not judged.
+	Incomplete []string
+	// CompleteUntil is the scenario time up to which an incomplete
+	// recording holds every request.
+	CompleteUntil time.Duration
+	// Shortfalls are the phases (and the whole run) in which the load
+	// generator sent fewer requests than the scenario asked for.
+	Shortfalls []Shortfall
 	// Files are the paths written, in the order written.
 	Files []string
 }
@@ -59,17 +76,31 @@ type Report struct {
 // recording (e.g. a phase the run lacks) is an error, and nothing is
 // written.
 func Render(dir string, opts Options) (*Report, error) {
+	return RenderContext(context.Background(), dir, opts)
+}
+
+// RenderContext is Render that gives up when ctx ends (an interrupt while
+// a long recording renders): it returns ctx's error before it writes any
+// file, or between two files, each of which is replaced whole.
+func RenderContext(ctx context.Context, dir string, opts Options) (*Report, error) {
 	r, err := Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	return RenderRecording(r, opts)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return renderRecording(ctx, r, opts)
 }
 
 // RenderRecording is [Render] for a run already loaded with [Load], so a
 // caller that needs more from the recording (a sweep's run-only metrics)
 // reads its files once.
 func RenderRecording(r *Recording, opts Options) (*Report, error) {
+	return renderRecording(context.Background(), r, opts)
+}
+
+func renderRecording(ctx context.Context, r *Recording, opts Options) (*Report, error) {
 	ths := opts.Thresholds
 	if ths == nil && r.Scenario != nil {
 		ths = r.Scenario.Thresholds
@@ -79,14 +110,20 @@ func RenderRecording(r *Recording, opts Options) (*Report, error) {
 	}
 	vs := Evaluate(r, ths)
 	rep := &Report{
-		Verdicts:    vs,
-		Passed:      allPassed(vs) && !r.distorted(),
-		Interrupted: r.Header.Interrupted,
-		Distortion:  r.Header.Distortion,
+		Verdicts:      vs,
+		Passed:        allPassed(vs) && !r.distorted() && len(r.Incomplete()) == 0,
+		Interrupted:   r.Header.Interrupted,
+		Distortion:    r.Header.Distortion,
+		Incomplete:    r.Incomplete(),
+		CompleteUntil: r.CompleteUntil(),
+		Shortfalls:    r.shortfalls(),
 	}
 	write := func(name string, data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		p := filepath.Join(r.Dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		if err := writeAtomic(p, data); err != nil {
 			return fmt.Errorf("reports: %w", err)
 		}
 		rep.Files = append(rep.Files, p)
@@ -192,6 +229,8 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	var err error
 	switch {
+	case len(rep.Incomplete) > 0 && rep.failed() == 0:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds passed on an incomplete recording: FAIL\n", len(rep.Verdicts), len(rep.Verdicts))
 	case len(rep.Verdicts) == 0 && rep.Passed:
 		_, err = fmt.Fprintln(w, "no thresholds to judge: PASS")
 	case len(rep.Verdicts) == 0:
@@ -209,5 +248,33 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if err == nil && rep.Interrupted {
 		_, err = fmt.Fprintln(w, "the run was interrupted: figures cover only what was recorded")
 	}
+	if err == nil && len(rep.Incomplete) > 0 {
+		_, err = fmt.Fprintf(w, "INCOMPLETE recording, so no PASS: %s; every record is there only up to %s of scenario time\n",
+			strings.Join(rep.Incomplete, "; "), formatSeconds(rep.CompleteUntil.Seconds()))
+	}
+	for _, s := range rep.Shortfalls {
+		if err == nil {
+			_, err = fmt.Fprintln(w, s.warning())
+		}
+	}
 	return err
+}
+
+// writeAtomic replaces path with data through a temporary file and a
+// rename, so a reader (or a crash) never sees half a report file.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
 }

@@ -24,7 +24,7 @@ func (r *Recording) RunMetric(name string) (value float64, ok bool, err error) {
 
 // availability is 1 − unavailable_ratio over the whole run.
 func availability(r *Recording) (float64, bool) {
-	u := outcomeRatio(ocUnavailable).request(r.aggregate(query{phase: -1, breaker: -1, outcome: -1}, nil, false), 0)
+	u := outcomeRatio(ocUnavailable).request(r.aggregate(query{phase: -1, breaker: -1, outcome: -1}, nil, noSample), 0)
 	return 1 - u, true // NaN (no requests) stays NaN
 }
 

@@ -18,21 +18,31 @@ const SummaryFormat = 1
 // settings and versions. Its JSON has a fixed key order, so two renders of
 // the same run are byte-identical.
 type Summary struct {
-	Format      int               `json:"format"`
-	Scenario    string            `json:"scenario"`
-	Description string            `json:"description,omitempty"`
-	Verdict     string            `json:"verdict"` // "pass", "fail" or "distorted"
-	Passed      bool              `json:"passed"`
-	Interrupted bool              `json:"interrupted"`
-	Complete    bool              `json:"complete"`
-	StartedAt   time.Time         `json:"started_at"`
-	Duration    float64           `json:"duration_s"` // scenario time covered by the recording
-	Settings    Settings          `json:"settings"`
-	Versions    map[string]string `json:"versions"`
-	Counts      recording.Counts  `json:"counts"`
-	Overall     Metrics           `json:"overall"`
-	Phases      []PhaseSummary    `json:"phases"`
-	Thresholds  []ThresholdResult `json:"thresholds"`
+	Format      int    `json:"format"`
+	Scenario    string `json:"scenario"`
+	Description string `json:"description,omitempty"`
+	Verdict     string `json:"verdict"` // "pass", "fail", "distorted" or "incomplete"
+	Passed      bool   `json:"passed"`
+	Interrupted bool   `json:"interrupted"`
+	Complete    bool   `json:"complete"`
+	// Incomplete says why a recording is not complete (a run that never
+	// finished, logs that disagree with run.json's counts); CompleteUntil
+	// is the scenario time up to which every request is there.
+	Incomplete    []string `json:"incomplete,omitempty"`
+	CompleteUntil *float64 `json:"complete_until_s,omitempty"`
+	// LoadShort flags a run whose load generator sent fewer requests than
+	// asked for (by more than ShortfallTolerance) overall or in a phase;
+	// Shortfalls says where.
+	LoadShort  bool              `json:"load_short"`
+	Shortfalls []Shortfall       `json:"shortfalls,omitempty"`
+	StartedAt  time.Time         `json:"started_at"`
+	Duration   float64           `json:"duration_s"` // scenario time covered by the recording
+	Settings   Settings          `json:"settings"`
+	Versions   map[string]string `json:"versions"`
+	Counts     recording.Counts  `json:"counts"`
+	Overall    Metrics           `json:"overall"`
+	Phases     []PhaseSummary    `json:"phases"`
+	Thresholds []ThresholdResult `json:"thresholds"`
 	// Distortion is the run's time-compression checks; when it says the
 	// run is distorted, Verdict is "distorted" and Passed is false.
 	Distortion *recording.Distortion `json:"distortion,omitempty"`
@@ -161,10 +171,12 @@ func Summarize(r *Recording, verdicts []Verdict) *Summary {
 		Format:      SummaryFormat,
 		Scenario:    h.Scenario,
 		Description: h.Description,
-		Passed:      allPassed(verdicts) && !r.distorted(),
+		Passed:      allPassed(verdicts) && !r.distorted() && len(r.Incomplete()) == 0,
 		Interrupted: h.Interrupted,
 		Distortion:  h.Distortion,
-		Complete:    h.Complete,
+		Complete:    h.Complete && len(r.Incomplete()) == 0,
+		Incomplete:  r.Incomplete(),
+		Shortfalls:  r.shortfalls(),
 		StartedAt:   h.StartedAt,
 		Duration:    r.Duration().Seconds(),
 		Settings:    settingsOf(r),
@@ -174,12 +186,19 @@ func Summarize(r *Recording, verdicts []Verdict) *Summary {
 		Phases:      []PhaseSummary{},
 		Thresholds:  []ThresholdResult{},
 	}
+	s.LoadShort = len(s.Shortfalls) > 0
+	if len(s.Incomplete) > 0 {
+		until := r.CompleteUntil().Seconds()
+		s.CompleteUntil = &until
+	}
 	if s.Versions == nil {
 		s.Versions = map[string]string{}
 	}
 	switch {
 	case s.Passed:
 		s.Verdict = "pass"
+	case len(s.Incomplete) > 0:
+		s.Verdict = "incomplete"
 	case allPassed(verdicts):
 		s.Verdict = "distorted"
 	default:

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,6 +26,12 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// The scenario asks for the rates the synthetic run sends, so the run
+	// is not flagged as short of load.
+	yaml = regexp.MustCompile(`\b(\d+)/s\b`).ReplaceAllFunc(yaml, func(m []byte) []byte {
+		n, _ := strconv.ParseFloat(string(m[:len(m)-2]), 64)
+		return []byte(strconv.FormatFloat(n*rateMul, 'g', -1, 64) + "/s")
+	})
 	phases := []recording.PhaseSpan{
 		{Name: "healthy", Start: 0, End: 60 * time.Second},
 		{Name: "outage", Start: 60 * time.Second, End: 150 * time.Second},
@@ -35,7 +43,8 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 		ScenarioYAML: string(yaml), Seed: 42, TimeScale: 10,
 		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Phases:    phases, Breakers: []string{"huggingface_api"},
-		Versions: map[string]string{"brownout": "test", "go": "go1.26"},
+		Versions:      map[string]string{"brownout": "test", "go": "go1.26"},
+		IntendedTimes: true,
 	}
 	w, err := recording.Create(dir, h)
 	if err != nil {
@@ -70,7 +79,9 @@ func synthRun(tb testing.TB, dir string, rateMul float64, seed uint64) int {
 		step := time.Duration(float64(time.Second) / (rates[pi] * rateMul))
 		for t := ph.Start; t < ph.End; t += step {
 			seq++
-			rq := recording.Request{Seq: seq, T: t, Phase: ph.Name}
+			// Sent up to 3 ms late, so send_lag and response_time differ
+			// from latency.
+			rq := recording.Request{Seq: seq, T: t, Intended: t - time.Duration(seq%4)*time.Millisecond, Phase: ph.Name}
 			if state == contract.StateOpen && t-openedAt > resetTimeout {
 				transition(t, contract.StateHalfOpen)
 			}

@@ -39,6 +39,7 @@ func (p *play) attack() {
 	p.t0 = time.Now()
 	p.fake.StartTimeline(p.t0)
 	p.meter.start()
+	p.stopFlushes = flushAtPhaseEnds(p.rec, p.header.Phases, p.t0, p.k)
 	p.watch()
 	p.results = p.atk.Attack(newTargeter(ep.QueryURLs, src, &requestIDs{}), p.pacer, p.pacer.Duration()+time.Millisecond, p.sc.Name)
 	p.progressDone = p.startProgress(p.sc, &p.header, p.k, p.t0, p.hist, &p.stats)

@@ -46,8 +46,10 @@ func (r *runner) header(sc *scenarios.Scenario, k float64) (recording.Header, er
 		TimeScale:    k,
 		StartedAt:    time.Now().UTC(),
 		Phases:       spans,
-		Breakers:     breakerNames(sc),
-		Versions:     versions,
+		// Every request record carries its due time (PhasePacer.Due).
+		IntendedTimes: true,
+		Breakers:      breakerNames(sc),
+		Versions:      versions,
 	}, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"brownout/scenarios"
 )
 
 // RateSegment is the request rate pattern of one phase, in real (already
@@ -23,47 +25,21 @@ type RateSegment struct {
 	Period          time.Duration
 }
 
-// rate is the instantaneous rate in requests per second at offset t.
-func (s RateSegment) rate(t time.Duration) float64 {
-	switch s.Pattern {
-	case "ramp":
-		if s.Duration <= 0 {
-			return s.To
-		}
-		return s.From + (s.To-s.From)*t.Seconds()/s.Duration.Seconds()
-	case "sine":
-		if s.Period <= 0 {
-			return math.Max(0, s.Mean)
-		}
-		return math.Max(0, s.Mean+s.Amplitude*math.Sin(2*math.Pi*t.Seconds()/s.Period.Seconds()))
-	default:
-		return s.Rate
+// spec is the segment as the scenario's rate pattern, whose math
+// (scenarios.RateSpec) reports share.
+func (s RateSegment) spec() scenarios.RateSpec {
+	return scenarios.RateSpec{
+		Pattern: s.Pattern, Rate: scenarios.Rate(s.Rate), From: scenarios.Rate(s.From), To: scenarios.Rate(s.To),
+		Mean: scenarios.Rate(s.Mean), Amplitude: scenarios.Rate(s.Amplitude), Period: scenarios.Duration(s.Period),
 	}
 }
 
+// rate is the instantaneous rate in requests per second at offset t.
+func (s RateSegment) rate(t time.Duration) float64 { return s.spec().At(s.Duration, t) }
+
 // hits is the expected number of requests sent in [0, t) of the segment:
-// the integral of rate. Closed forms keep Pace cheap; a sine whose
-// amplitude exceeds its mean is clipped at zero, so its integral is only
-// approximated by the unclipped form (the scenario validator keeps
-// amplitude <= mean).
-func (s RateSegment) hits(t time.Duration) float64 {
-	x := t.Seconds()
-	switch s.Pattern {
-	case "ramp":
-		if s.Duration <= 0 {
-			return s.To * x
-		}
-		return s.From*x + (s.To-s.From)*x*x/(2*s.Duration.Seconds())
-	case "sine":
-		if s.Period <= 0 {
-			return math.Max(0, s.Mean) * x
-		}
-		p := s.Period.Seconds()
-		return s.Mean*x + s.Amplitude*p/(2*math.Pi)*(1-math.Cos(2*math.Pi*x/p))
-	default:
-		return s.Rate * x
-	}
-}
+// the integral of rate.
+func (s RateSegment) hits(t time.Duration) float64 { return s.spec().Requests(s.Duration, t) }
 
 // PhasePacer is a vegeta.Pacer that follows one rate pattern per phase,
 // back to back and seamless at the boundaries: the expected number of hits

@@ -1,13 +1,11 @@
 package sim
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -30,13 +28,12 @@ type play struct {
 	header  recording.Header
 
 	// recording (nil without an output folder)
-	rec        *recording.Writer
-	vegetaFile *os.File
-	vegetaOut  *bufio.Writer
-	vegetaEnc  vegeta.Encoder
-	recErr     error // first error writing a record
-	recErrMu   sync.Mutex
-	recClosed  bool
+	rec         *recording.Writer
+	vegetaEnc   vegeta.Encoder
+	stopFlushes func() // the flushes at phase ends still pending
+	recErr      error  // first error writing a record
+	recErrMu    sync.Mutex
+	recClosed   bool
 
 	// the breaker's history, fed by the target; records look up the
 	// state at their own times in it
@@ -290,6 +287,6 @@ func (p *play) cleanup() {
 	p.meter.stop()
 	p.stop()
 	if !p.recClosed {
-		p.closeRecording(0)
+		p.abortRecording()
 	}
 }

@@ -1,11 +1,6 @@
 package sim
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -22,17 +17,17 @@ func (p *play) openRecording() error {
 		p.recClosed = true
 		return nil
 	}
-	rec, err := recording.Create(p.outDir, p.header)
+	rec, err := recording.Create(p.outDir, p.header, p.recOpts...)
 	if err != nil {
 		p.recClosed = true
 		return err
 	}
 	p.rec = rec
-	if p.vegetaFile, err = os.Create(filepath.Join(p.outDir, recording.VegetaFile)); err != nil {
-		return fmt.Errorf("recording: %w", err)
+	vegetaOut, err := rec.Attach(recording.VegetaFile)
+	if err != nil {
+		return err
 	}
-	p.vegetaOut = bufio.NewWriterSize(p.vegetaFile, 256<<10)
-	p.vegetaEnc = vegeta.NewEncoder(p.vegetaOut)
+	p.vegetaEnc = vegeta.NewEncoder(vegetaOut)
 	return nil
 }
 
@@ -52,7 +47,7 @@ func (p *play) record(res *vegeta.Result) {
 	}
 	answered, replica := res.Timestamp.Add(res.Latency), p.replicaOfURL[res.URL]
 	r := recording.Request{
-		Seq: res.Seq + 1, T: start, Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
+		Seq: res.Seq + 1, T: start, Intended: p.toScenario(p.pacer.Due(res.Seq)), Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
 		Outcome: out, Reason: reason, Phase: p.header.PhaseAt(start), Error: why,
 	}
 	write := func() {
@@ -87,14 +82,25 @@ func (p *play) keepErr(err error) {
 // scenario time covered.
 func (p *play) closeRecording(covered time.Duration) error {
 	p.recClosed = true
-	var err error
-	if p.vegetaFile != nil {
-		err = errors.Join(p.vegetaOut.Flush(), p.vegetaFile.Close())
+	if p.stopFlushes != nil {
+		p.stopFlushes()
+	}
+	if p.rec == nil {
+		return nil
+	}
+	return p.rec.Close(covered, time.Now(), p.interrupted)
+}
+
+// abortRecording ends the recording of a run that failed before it
+// finished, marked incomplete so no report takes it for a finished run.
+func (p *play) abortRecording() {
+	p.recClosed = true
+	if p.stopFlushes != nil {
+		p.stopFlushes()
 	}
 	if p.rec != nil {
-		err = errors.Join(err, p.rec.Close(covered, time.Now(), p.interrupted))
+		p.rec.Abort(time.Now())
 	}
-	return err
 }
 
 // infer follows the breaker of a target without a health endpoint from its

@@ -113,6 +113,7 @@ type runner struct {
 	version        string
 	tracker        *progressTracker
 	wrapAssistant  func(http.Handler) http.Handler
+	recOpts        []recording.CreateOption
 	progressWG     sync.WaitGroup
 	redisURL       string
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"brownout/recording"
 	"brownout/reports"
 	"brownout/scenarios"
 	"brownout/shard"
@@ -237,7 +238,9 @@ feed:
 func playOne(ctx context.Context, j job, o *options) (RunResult, error) {
 	rr := RunResult{Seed: j.seed, Dir: j.dir}
 	t0 := time.Now()
-	simOpts := append([]sim.Option{sim.WithOutDir(j.dir), sim.WithTimeScale(o.scale), sim.WithVersion(o.version)}, o.simOpts...)
+	// A sweep re-run into its folder replaces its cells, as it always has.
+	simOpts := append([]sim.Option{sim.WithOutDir(j.dir), sim.WithTimeScale(o.scale), sim.WithVersion(o.version),
+		sim.WithRecordingOptions(recording.Replace(), recording.Derived(reports.OutputFiles...))}, o.simOpts...)
 	out, err := sim.Run(ctx, j.sc, simOpts...)
 	if err != nil {
 		rr.Wall = time.Since(t0)

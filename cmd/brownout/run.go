@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"brownout/recording"
 	"brownout/reports"
 	"brownout/scenarios"
 	"brownout/sim"
@@ -116,12 +118,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		scale  timeScaleFlag
 		quiet  bool
 		strict bool
+		force  bool
 		ov     breakerOverrides
 		many   manyFlags
 		tf     targetFlags
 	)
 	many.register(fs)
 	fs.StringVar(&out, "out", "", "output folder (default out/<scenario-name>)")
+	fs.BoolVar(&force, "force", false, "replace an earlier run in the output folder (its records and report files; other files are kept)")
 	fs.Var(&scale, "time-scale", "compress time K times: durations ÷ K, rates × K; auto measures this machine and picks the fastest honest K (default: the scenario's time_scale, else auto)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	fs.BoolVar(&strict, "strict", false, strictHelp)
@@ -177,7 +181,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(k), sim.WithVersion(version())}
+	recOpts := []recording.CreateOption{recording.Derived(reports.OutputFiles...)}
+	if force {
+		recOpts = append(recOpts, recording.Replace())
+	}
+	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(k), sim.WithVersion(version()), sim.WithRecordingOptions(recOpts...)}
 	targetOpts, err := tf.options(k)
 	if err != nil {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
@@ -190,7 +198,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "brownout: playing %s (%v of scenario time at time scale %g, about %v) into %s\n",
 		sc.Name, sc.TotalDuration(), k, (time.Duration(float64(sc.TotalDuration()) / k)).Round(time.Second), out)
 	res, err := sim.Run(ctx, sc, opts...)
-	if err != nil {
+	switch {
+	case errors.Is(err, recording.ErrExists):
+		fmt.Fprintf(stderr, "brownout run: %v\nbrownout run: use --force to replace it, or --out to choose another folder\n", err)
+		return exitUsage
+	case errors.Is(err, recording.ErrLocked):
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	case err != nil:
 		// A run that could not be set up or played has no verdict: exit 1
 		// is kept for a failed threshold, so CI can tell the two apart.
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
@@ -199,7 +214,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "brownout run: warning: %s\n", w)
 	}
-	return renderReport(res.Dir, res.Interrupted, stdout, stderr)
+	return renderReport(ctx, res.Dir, res.Interrupted, stdout, stderr)
 }
 
 // chooseTimeScale measures this machine with sim.AutoTimeScale for sc as
@@ -221,8 +236,17 @@ func chooseTimeScale(ctx context.Context, cmd string, sc *scenarios.Scenario, cf
 
 // renderReport writes a run folder's report, prints the threshold table and
 // the files written, and turns the verdict into the exit code.
-func renderReport(dir string, interrupted bool, stdout, stderr io.Writer) int {
-	rep, err := reports.Render(dir, reports.Options{})
+// An interrupt while a finished run's report renders stops it with exit
+// 130; an interrupted run's report is rendered whole.
+func renderReport(ctx context.Context, dir string, interrupted bool, stdout, stderr io.Writer) int {
+	if interrupted {
+		ctx = context.Background()
+	}
+	rep, err := reports.RenderContext(ctx, dir, reports.Options{})
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "brownout: interrupted while rendering the report; run 'brownout report' on the folder to render it")
+		return exitInterrupted
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "brownout: report: %v\n", err)
 		return exitUsage
@@ -251,6 +275,8 @@ func exitCodeOf(rep *reports.Report, interrupted bool) int {
 		return exitInterrupted
 	case rep.Passed:
 		return exitOK
+	case len(rep.Incomplete) > 0:
+		return exitFailed // a killed or cut-short recording is no pass, distorted or not
 	case rep.Distortion != nil && rep.Distortion.Distorted && rep.ThresholdsHeld():
 		return exitDistorted
 	}
