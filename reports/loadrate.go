@@ -32,18 +32,19 @@ func (r *Recording) targetIn(s span) float64 {
 	return total
 }
 
-// loadValue computes target_rps (the rate asked for over s) and
-// achieved_rate_ratio (requests sent in s over requests asked for in s).
-// Without a phase or window, achieved_rate_ratio is the lowest ratio of
-// any phase, so one starved phase shows: the run's own figure
-// (recording.Distortion) when it has one, else computed the same way.
-func (r *Recording) loadValue(q query, w *span, s span) float64 {
-	if q.metric == "target_rps" {
-		if s.len() <= 0 {
-			return math.NaN()
-		}
-		return r.targetIn(s) / (float64(s.len()) / 1e9)
+// targetRPS is the rate the scenario asks for over s.
+func (r *Recording) targetRPS(_ query, _ *span, s span) float64 {
+	if s.len() <= 0 {
+		return math.NaN()
 	}
+	return r.targetIn(s) / (float64(s.len()) / 1e9)
+}
+
+// achievedValue is achieved_rate_ratio: requests sent in s over requests
+// asked for in s. Without a phase or window it is the lowest ratio of any
+// phase, so one starved phase shows: the run's own figure
+// (recording.Distortion) when it has one, else computed the same way.
+func (r *Recording) achievedValue(q query, w *span, s span) float64 {
 	if q.phase >= 0 || w != nil {
 		return r.achievedIn(s)
 	}

@@ -63,6 +63,9 @@ type metricDef struct {
 	// run computes a whole-run metric; false means the event never
 	// happened.
 	run func(r *Recording) (float64, bool)
+	// load compares the requests sent with the rate asked for, over
+	// window w (nil = none) whose span is s.
+	load func(r *Recording, q query, w *span, s span) float64
 }
 
 // metricDefs holds the computation of every metric of
@@ -119,8 +122,8 @@ var metricDefs = map[string]metricDef{
 	"contention_timeouts": fromDistortion(func(d *recording.Distortion) float64 { return float64(d.ContentionTimeouts) }),
 	"upstream_slowdown":   fromDistortion(func(d *recording.Distortion) float64 { return d.UpstreamSlowdown }),
 	"timer_lateness_p99":  fromDistortion(func(d *recording.Distortion) float64 { return d.TimerLatenessP99.Seconds() }),
-	"achieved_rate_ratio": {family: famLoad},
-	"target_rps":          {family: famLoad},
+	"achieved_rate_ratio": {family: famLoad, load: (*Recording).achievedValue},
+	"target_rps":          {family: famLoad, load: (*Recording).targetRPS},
 	"send_lag_p99":        sampled(sampleLag, 990),
 	"send_lag_max":        largest(sampleLag),
 	"response_time_p50":   sampled(sampleResponse, 500),
@@ -446,7 +449,7 @@ func (r *Recording) valueIn(q query, w *span, s span) (float64, bool) {
 	case famRun:
 		return d.run(r)
 	case famLoad:
-		return r.loadValue(q, w, s), true
+		return d.load(r, q, w, s), true
 	}
 	if d.sorted && d.sample != sampleLatency && !r.Header.IntendedTimes {
 		return math.NaN(), true // recorded before intended send times were

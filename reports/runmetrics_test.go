@@ -23,7 +23,7 @@ func TestMetricTableComplete(t *testing.T) {
 			t.Errorf("metric %s: scope %v in the table, family %v here", m.Name, m.Scope, d.family)
 		}
 		fns := 0
-		for _, set := range []bool{d.request != nil, d.upstream != nil, d.breaker != nil, d.run != nil} {
+		for _, set := range []bool{d.request != nil, d.upstream != nil, d.breaker != nil, d.run != nil, d.load != nil} {
 			if set {
 				fns++
 			}
