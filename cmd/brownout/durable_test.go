@@ -67,12 +67,22 @@ func TestKilledRunKeepsItsRecordsAndReportSaysIncomplete(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 
-	// Past the outage, with the breaker's transitions behind us.
+	// Past the outage, with the breaker's transitions behind us. Scenario
+	// time 0 (t0) is a little after started_at, once the servers are up;
+	// a record that completed at scenario time C was on disk at real time
+	// P, so t0 <= P - C: the smallest P - C seen bounds t0 from above.
 	var h *recording.Header
+	var t0 time.Time
 	waitFor(t, 60*time.Second, "the run to play 6 s", func() bool {
 		var err error
-		h, err = recording.ReadHeader(out)
-		return err == nil && time.Since(h.StartedAt) > 6*time.Second
+		if h, err = recording.ReadHeader(out); err != nil {
+			return false
+		}
+		now := time.Now()
+		if c, n := lastCompletion(t, out); n > 0 && (t0.IsZero() || now.Add(-c).Before(t0)) {
+			t0 = now.Add(-c)
+		}
+		return time.Since(h.StartedAt) > 6*time.Second && !t0.IsZero()
 	})
 
 	// A second writer is refused while the first one runs.
@@ -88,8 +98,8 @@ func TestKilledRunKeepsItsRecordsAndReportSaysIncomplete(t *testing.T) {
 	cmd.Wait()
 
 	last, n := lastCompletion(t, out)
-	// The time scale is 1: scenario time is real time since the start.
-	if want := killedAt.Sub(h.StartedAt) - time.Second; last < want {
+	// The time scale is 1: scenario time is real time since t0.
+	if want := killedAt.Sub(t0) - time.Second; last < want {
 		t.Errorf("the killed run kept %d requests up to %v; want records up to at least %v (a second before the kill)\n%s", n, last, want, childOut.String())
 	}
 	trs, err := recording.ReadTransitions(out)
