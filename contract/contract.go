@@ -61,7 +61,22 @@ const (
 	// ReasonStoreError: a breaker shared between replicas could not reach
 	// its store, and fails closed.
 	ReasonStoreError FallbackReason = "breaker_store_error"
+
+	// reasonCircuitOpenBefore is how brownout spelt ReasonCircuitOpen
+	// before it took the seed's spelling; older recordings and targets
+	// still say it.
+	reasonCircuitOpenBefore FallbackReason = "circuit_open"
 )
+
+// Canonical returns the reason in today's spelling: the older
+// "circuit_open" reads as ReasonCircuitOpen, so old and new recordings and
+// targets compare alike.
+func (r FallbackReason) Canonical() FallbackReason {
+	if r == reasonCircuitOpenBefore {
+		return ReasonCircuitOpen
+	}
+	return r
+}
 
 // Outcome classifies what a query got back, read from the HTTP answer
 // alone. The assistant produces the first four; a client adds error and

@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"brownout/contract"
 )
 
 // ReadHeader reads run.json from a run folder and checks its format version.
@@ -28,11 +26,6 @@ func ReadHeader(dir string) (*Header, error) {
 	return &h, nil
 }
 
-// renamedReasons maps fallback reasons that older versions of the built-in
-// assistant recorded to today's spelling (contract.ReasonCircuitOpen), so
-// that old and new recordings read and compare alike.
-var renamedReasons = map[contract.FallbackReason]contract.FallbackReason{"circuit_open": contract.ReasonCircuitOpen}
-
 // EachRequest calls fn for every request record in the folder, in file
 // order, without holding the file in memory. The *Request passed to fn is
 // reused for the next line: copy it to keep it.
@@ -43,9 +36,9 @@ func EachRequest(dir string, fn func(*Request) error) error {
 		if err := d.decode(line, &r); err != nil {
 			return err
 		}
-		if now, ok := renamedReasons[r.Reason]; ok {
-			r.Reason = now
-		}
+		// Older versions of the built-in assistant spelt some reasons
+		// differently; read them in today's spelling.
+		r.Reason = r.Reason.Canonical()
 		return fn(&r)
 	})
 }

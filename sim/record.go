@@ -111,7 +111,7 @@ func (p *play) abortRecording() {
 func (p *play) infer(res *vegeta.Result, out contract.Outcome, reason contract.FallbackReason) {
 	var state contract.State
 	switch {
-	case out == contract.OutcomeUnavailable || reason == contract.ReasonCircuitOpen || reason == "circuit_open":
+	case out == contract.OutcomeUnavailable || reason.Canonical() == contract.ReasonCircuitOpen:
 		state = contract.StateOpen
 	case out == contract.OutcomeUpstream:
 		state = contract.StateClosed
