@@ -180,6 +180,8 @@ func (d *requestDecoder) decode(line []byte, r *Request) error {
 			r.Breaker = contract.State(d.in.get(s))
 		case "error":
 			r.Error = string(s)
+		case "replica":
+			r.Replica = int(n)
 		default:
 			return errFallback
 		}
@@ -214,6 +216,8 @@ func (d *callDecoder) decode(line []byte, c *UpstreamCall) error {
 			c.Bytes = n
 		case "breaker":
 			c.Breaker = contract.State(d.in.get(s))
+		case "replica":
+			c.Replica = int(n)
 		default:
 			return errFallback
 		}

@@ -18,6 +18,8 @@ var decodeCases = []string{
 	`{"seq":5,"extra":true}`,
 	`{"seq":6,"phase":null}`,
 	`{"seq":7,"t_ns":"12"}`,
+	`{"seq":8,"replica":3,"outcome":"upstream"}`,
+	`{"seq":9,"replica":"3"}`,
 	`{}`,
 }
 
@@ -42,7 +44,7 @@ func TestRequestDecoderMatchesEncodingJSON(t *testing.T) {
 
 func TestCallDecoderMatchesEncodingJSON(t *testing.T) {
 	d := callDecoder{in: interner{}}
-	c := UpstreamCall{Seq: 9, T: time.Second, Phase: "outage", Route: "chat", Fault: "status", Status: 503, Duration: time.Millisecond, Bytes: 93, Breaker: "half-open"}
+	c := UpstreamCall{Seq: 9, T: time.Second, Phase: "outage", Route: "chat", Fault: "status", Status: 503, Duration: time.Millisecond, Bytes: 93, Breaker: "half-open", Replica: 4}
 	line, _ := json.Marshal(c)
 	var got UpstreamCall
 	if err := d.decode(line, &got); err != nil {
@@ -62,16 +64,33 @@ func FuzzRequestDecoder(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		d := requestDecoder{in: interner{}}
-		var want, got Request
-		wantErr := json.Unmarshal([]byte(line), &want)
-		gotErr := d.decode([]byte(line), &got)
-		if (wantErr != nil) != (gotErr != nil) {
-			t.Fatalf("%q: error %v, encoding/json says %v", line, gotErr, wantErr)
-		}
-		if wantErr == nil && want != got {
-			t.Fatalf("%q: got %+v, encoding/json %+v", line, got, want)
-		}
+		matchesEncodingJSON(t, line, d.decode)
 	})
+}
+
+func FuzzCallDecoder(f *testing.F) {
+	f.Add(`{"seq":1,"t_ns":5,"phase":"outage","route":"/v1/chat/completions","fault":"status","status":503,"duration_ns":7,"bytes":93,"breaker":"closed","replica":2}`)
+	f.Add(`{"seq":2,"route":"/x","status":200,"breaker":"open"}`)
+	f.Add(`{"seq":3,"replica":-1}`)
+	f.Add(`{"seq":4,"replica":"1"}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		d := callDecoder{in: interner{}}
+		matchesEncodingJSON(t, line, d.decode)
+	})
+}
+
+// matchesEncodingJSON fails unless decode accepts exactly the lines
+// encoding/json accepts, with the same result.
+func matchesEncodingJSON[T comparable](t *testing.T, line string, decode func([]byte, *T) error) {
+	var want, got T
+	wantErr := json.Unmarshal([]byte(line), &want)
+	gotErr := decode([]byte(line), &got)
+	if (wantErr != nil) != (gotErr != nil) {
+		t.Fatalf("%q: error %v, encoding/json says %v", line, gotErr, wantErr)
+	}
+	if wantErr == nil && want != got {
+		t.Fatalf("%q: got %+v, encoding/json %+v", line, got, want)
+	}
 }
 
 func BenchmarkRequestDecode(b *testing.B) {

@@ -18,7 +18,11 @@
 // complete only once the run has finished, with the record counts a
 // reader compares the logs against. Requests carry their intended send
 // time (intended_ns) when the header says intended_times; older
-// recordings lack both and still load.
+// recordings lack both and still load. In a run with several assistant
+// replicas every request, upstream call and transition carries its
+// replica (from 1, as in the breaker names NAME/rK); the field is absent
+// with one replica and in older recordings, and OfReplica reads absent as
+// replica 1.
 //
 // Every time in the JSON Lines files is scenario time: the offset from the
 // start of the run multiplied by the time scale, so a run compressed 40

@@ -41,6 +41,12 @@ type Request struct {
 	// the two together show the correction. Zero in recordings made before
 	// the field existed, and in runs at time scale 1.
 	RealLatency time.Duration `json:"real_latency_ns,omitempty"`
+
+	// Replica is the assistant replica the request was sent to, from 1
+	// as in the breaker names NAME/rK. Zero (the field absent) when the
+	// run had one replica, or the recording predates the field; see
+	// OfReplica.
+	Replica int `json:"replica,omitempty"`
 }
 
 // Transition is one breaker state change, at its exact time.
@@ -49,10 +55,13 @@ type Transition struct {
 	// Resolution is set for a transition seen from outside the service
 	// (polled or inferred): it happened in (T-Resolution, T]. Zero means
 	// T is exact, as in recordings made before external targets.
-	Resolution time.Duration  `json:"resolution_ns,omitempty"`
-	Breaker    string         `json:"breaker"`
-	From       contract.State `json:"from"`
-	To         contract.State `json:"to"`
+	Resolution time.Duration `json:"resolution_ns,omitempty"`
+	Breaker    string        `json:"breaker"`
+	// Replica is the replica whose breaker this is (from 1, the K of
+	// NAME/rK); zero as for Request.Replica.
+	Replica int            `json:"replica,omitempty"`
+	From    contract.State `json:"from"`
+	To      contract.State `json:"to"`
 }
 
 // UpstreamCall is one call the fake upstream received.
@@ -66,6 +75,17 @@ type UpstreamCall struct {
 	Duration time.Duration  `json:"duration_ns"`     // scenario time
 	Bytes    int64          `json:"bytes"`
 	Breaker  contract.State `json:"breaker"` // breaker state when the assistant sent the call (matched by X-Request-Id)
+	// Replica is the assistant replica that sent the call (from 1);
+	// zero as for Request.Replica, and for a call that carried no
+	// request id the run knew.
+	Replica int `json:"replica,omitempty"`
+}
+
+// OfReplica reports whether a record stamped with replica (a Replica
+// field) belongs to replica k (from 1). An unstamped record (zero) is
+// taken as replica 1's, as it is in a one-replica run.
+func OfReplica(replica, k int) bool {
+	return replica == k || (replica == 0 && k == 1)
 }
 
 // Failed reports whether the call counts as an upstream failure: a fault was

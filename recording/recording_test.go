@@ -19,6 +19,7 @@ func TestAppendRequestMatchesEncodingJSON(t *testing.T) {
 		{Seq: 10, T: time.Second, Latency: 900 * time.Millisecond, RealLatency: 19 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "healthy", Breaker: contract.StateClosed},
 		{Seq: 8, Status: 200, Outcome: contract.OutcomeCache, Reason: "circuit_breaker_open", Phase: "out\"age", Breaker: contract.StateOpen},
 		{Seq: 9, Outcome: contract.OutcomeError, Error: "Post \"http://127.0.0.1:1/x\": context deadline exceeded <&> é\n", Breaker: contract.StateHalfOpen},
+		{Seq: 11, Status: 200, Outcome: contract.OutcomeUpstream, Error: "e", RealLatency: 5, Replica: 8},
 	}
 	for _, r := range cases {
 		want, err := json.Marshal(r)
@@ -42,9 +43,16 @@ func TestRoundTrip(t *testing.T) {
 	reqs := []Request{
 		{Seq: 1, T: time.Millisecond, Intended: 900 * time.Microsecond, Latency: 500 * time.Millisecond, RealLatency: 52 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "a", Breaker: contract.StateClosed},
 		{Seq: 2, T: 1100 * time.Millisecond, Status: 503, Outcome: contract.OutcomeUnavailable, Phase: "b", Breaker: contract.StateOpen},
+		{Seq: 3, T: 1200 * time.Millisecond, Status: 200, Outcome: contract.OutcomeUpstream, Phase: "b", Breaker: contract.StateClosed, Replica: 2},
 	}
-	trs := []Transition{{T: time.Second, Breaker: "huggingface_api", From: contract.StateClosed, To: contract.StateOpen}}
-	calls := []UpstreamCall{{Seq: 1, T: time.Millisecond, Phase: "a", Route: "/v1/chat/completions", Status: 200, Breaker: contract.StateClosed}}
+	trs := []Transition{
+		{T: time.Second, Breaker: "huggingface_api", From: contract.StateClosed, To: contract.StateOpen},
+		{T: time.Second, Breaker: "huggingface_api/r2", Replica: 2, From: contract.StateClosed, To: contract.StateOpen},
+	}
+	calls := []UpstreamCall{
+		{Seq: 1, T: time.Millisecond, Phase: "a", Route: "/v1/chat/completions", Status: 200, Breaker: contract.StateClosed},
+		{Seq: 2, T: 2 * time.Millisecond, Phase: "a", Route: "/v1/chat/completions", Status: 200, Breaker: contract.StateClosed, Replica: 3},
+	}
 	for _, r := range reqs {
 		if err := w.Request(r); err != nil {
 			t.Fatal(err)
@@ -71,7 +79,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Complete || !got.Interrupted || got.Counts != (Counts{2, 1, 1}) || got.Format != FormatVersion {
+	if !got.Complete || !got.Interrupted || got.Counts != (Counts{3, 2, 2}) || got.Format != FormatVersion {
 		t.Errorf("header = %+v", got)
 	}
 	if p := got.PhaseAt(1500 * time.Millisecond); p != "b" {
@@ -158,5 +166,23 @@ func TestOldReasonReadsAsTheSeeds(t *testing.T) {
 	}
 	if len(reasons) != 2 || reasons[0] != "circuit_breaker_open" || reasons[1] != "circuit_breaker_open" {
 		t.Errorf("reasons %q, want circuit_breaker_open twice", reasons)
+	}
+}
+
+func TestOfReplica(t *testing.T) {
+	for _, c := range []struct {
+		replica, k int
+		want       bool
+	}{
+		{0, 1, true}, // unstamped: a one-replica run, or an older recording
+		{0, 2, false},
+		{1, 1, true},
+		{2, 2, true},
+		{2, 1, false},
+		{1, 2, false},
+	} {
+		if got := OfReplica(c.replica, c.k); got != c.want {
+			t.Errorf("OfReplica(%d, %d) = %v, want %v", c.replica, c.k, got, c.want)
+		}
 	}
 }

@@ -301,6 +301,10 @@ func appendRequest(b []byte, r *Request) []byte {
 		b = append(b, `,"real_latency_ns":`...)
 		b = strconv.AppendInt(b, int64(r.RealLatency), 10)
 	}
+	if r.Replica != 0 {
+		b = append(b, `,"replica":`...)
+		b = strconv.AppendInt(b, int64(r.Replica), 10)
+	}
 	return append(b, "}\n"...)
 }
 

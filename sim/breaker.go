@@ -125,7 +125,14 @@ type stampTransport struct {
 	waits   *waitLedger
 	meter   *distortionMeter
 	seq     atomic.Uint64
-	pending sync.Map // request id -> breaker state when sent
+	pending sync.Map // request id -> sent
+}
+
+// sent is what the stamp transport knows of a call when it leaves the
+// assistant: its replica's breaker state and the replica (from 0).
+type sent struct {
+	state   contract.State
+	replica int
 }
 
 func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -136,7 +143,8 @@ func (t *stampTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		b = append(append(b, loadID...), '.')
 	}
 	id := string(appendBase36(b, t.seq.Add(1)))
-	t.pending.Store(id, t.hist.current(replicaOf(req.Header)))
+	replica := replicaOf(req.Header)
+	t.pending.Store(id, sent{state: t.hist.current(replica), replica: replica})
 	r2 := *req
 	r2.Header = req.Header.Clone()
 	r2.Header.Set(contract.HeaderRequestID, id)
@@ -168,15 +176,16 @@ func (t *stampTransport) ended(req *http.Request, loadID, id string, start time.
 	}
 }
 
-// stateOf returns the breaker state when the call with this id was sent,
-// or, for a call that carried no known id, the state at its arrival.
-func (t *stampTransport) stateOf(c *faults.Call) contract.State {
+// sentOf returns the breaker state when the call with this id was sent
+// and the replica that sent it, or, for a call that carried no known id,
+// the first replica's state at its arrival and known false.
+func (t *stampTransport) sentOf(c *faults.Call) (s sent, known bool) {
 	if c.RequestID != "" {
 		if v, ok := t.pending.LoadAndDelete(c.RequestID); ok {
-			return v.(contract.State)
+			return v.(sent), true
 		}
 	}
-	return t.hist.stateAt(0, c.At)
+	return sent{state: t.hist.stateAt(0, c.At)}, false
 }
 
 // delayLine holds the records that carry the breaker state at their own

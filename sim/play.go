@@ -51,6 +51,7 @@ type play struct {
 	// target
 	running      Running
 	replicaOfURL map[string]int // query URL -> replica
+	replicas     int            // how many the target runs (its query URLs)
 	external     bool           // the target is not the built-in assistant in process
 	inferred     bool           // its breaker is inferred from the answers
 	inferState   contract.State
@@ -155,6 +156,7 @@ func (p *play) startTarget(ctx context.Context) error {
 	if len(ep.QueryURLs) == 0 {
 		return errors.New("target: no query URL")
 	}
+	p.replicas = len(ep.QueryURLs)
 	p.replicaOfURL = make(map[string]int, len(ep.QueryURLs))
 	for i, u := range ep.QueryURLs {
 		p.replicaOfURL[u] = i
@@ -215,8 +217,17 @@ func (p *play) transition(tr Transition) {
 	p.hist.add(tr)
 	if p.rec != nil {
 		p.rec.Transition(recording.Transition{T: p.toScenario(tr.At.Sub(p.t0)), Resolution: p.toScenario(tr.Resolution),
-			Breaker: tr.Breaker, From: tr.From, To: tr.To})
+			Breaker: tr.Breaker, Replica: p.replicaField(tr.Replica), From: tr.From, To: tr.To})
 	}
+}
+
+// replicaField is the recorded replica of replica i (from 0): i+1 when the
+// target runs several, else 0 so a one-replica recording leaves it out.
+func (p *play) replicaField(i int) int {
+	if p.replicas > 1 {
+		return i + 1
+	}
+	return 0
 }
 
 // upstreamCall records a call the fake served, with the breaker state at
@@ -224,21 +235,28 @@ func (p *play) transition(tr Transition) {
 func (p *play) upstreamCall(c faults.Call) {
 	p.meter.fakeSide(&c)
 	if !p.external {
-		p.writeCall(&c, p.stamp.stateOf(&c))
+		s, known := p.stamp.sentOf(&c)
+		replica := 0
+		if known {
+			replica = p.replicaField(s.replica)
+		}
+		p.writeCall(&c, s.state, replica)
 		return
 	}
 	// An external service forwards the load request's id, if at all, unchanged.
 	p.waits.add(c.RequestID, c.Duration)
-	p.delay.push(c.At, func() { p.writeCall(&c, p.hist.stateAt(0, c.At)) }) // one external service: replica 0
+	p.delay.push(c.At, func() { p.writeCall(&c, p.hist.stateAt(0, c.At), 0) }) // one external service: replica 0
 }
 
-func (p *play) writeCall(c *faults.Call, state contract.State) {
+// writeCall records call c with the breaker state when it was sent and
+// its recorded replica (see replicaField).
+func (p *play) writeCall(c *faults.Call, state contract.State, replica int) {
 	if p.rec == nil {
 		return
 	}
 	p.rec.UpstreamCall(recording.UpstreamCall{
 		Seq: c.Seq, T: p.toScenario(c.At.Sub(p.t0)), Phase: c.Phase, Route: c.Route, Fault: c.Fault,
-		Status: c.Status, Duration: p.toScenario(c.Duration), Bytes: c.Bytes, Breaker: state,
+		Status: c.Status, Duration: p.toScenario(c.Duration), Bytes: c.Bytes, Breaker: state, Replica: replica,
 	})
 }
 

@@ -48,7 +48,7 @@ func (p *play) record(res *vegeta.Result) {
 	answered, replica := res.Timestamp.Add(res.Latency), p.replicaOfURL[res.URL]
 	r := recording.Request{
 		Seq: res.Seq + 1, T: start, Intended: p.toScenario(p.pacer.Due(res.Seq)), Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
-		Outcome: out, Reason: reason, Phase: p.header.PhaseAt(start), Error: why,
+		Outcome: out, Reason: reason, Phase: p.header.PhaseAt(start), Error: why, Replica: p.replicaField(replica),
 	}
 	write := func() {
 		r.Breaker = p.hist.stateAt(replica, answered)

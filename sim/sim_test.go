@@ -216,6 +216,22 @@ func TestHardOutageVirtualTime(t *testing.T) {
 		t.Errorf("%d requests, want %d±2", n, want)
 	}
 	checkBreakerInvariants(t, sc, lr, true)
+	// One replica: no record carries a replica (the files are as before).
+	for _, r := range lr.requests {
+		if r.Replica != 0 {
+			t.Fatalf("one-replica run: request with replica %d", r.Replica)
+		}
+	}
+	for _, c := range lr.calls {
+		if c.Replica != 0 {
+			t.Fatalf("one-replica run: upstream call with replica %d", c.Replica)
+		}
+	}
+	for _, tr := range lr.transitions {
+		if tr.Replica != 0 {
+			t.Fatalf("one-replica run: transition with replica %d", tr.Replica)
+		}
+	}
 }
 
 func TestVirtualTimeIsDeterministic(t *testing.T) {

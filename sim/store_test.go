@@ -163,6 +163,57 @@ func TestReplicasHardOutage(t *testing.T) {
 			if failures < tc.min || failures > tc.max {
 				t.Errorf("%d failures reached the upstream before every replica had tripped, want %d to %d", failures, tc.min, tc.max)
 			}
+			checkReplicaStamps(t, lr, 4, tc.store == scenarios.StoreLocal, 5)
 		})
+	}
+}
+
+// checkReplicaStamps checks that every record of a run with n replicas
+// names its replica (from 1): a transition the one of its breaker's
+// name, requests spread evenly by the round robin, and upstream calls from
+// every replica. With local breakers, each replica's failed calls before
+// its own breaker first opened are exactly its own threshold, which holds
+// only if each call names the replica that sent it.
+func checkReplicaStamps(t *testing.T, lr *loadedRun, n int, local bool, threshold int) {
+	t.Helper()
+	firstOpen := map[int]time.Duration{}
+	for _, tr := range lr.transitions {
+		if want := fmt.Sprintf("/r%d", tr.Replica); tr.Replica < 1 || tr.Replica > n || !strings.HasSuffix(tr.Breaker, want) {
+			t.Errorf("transition of %q has replica %d", tr.Breaker, tr.Replica)
+		}
+		if _, ok := firstOpen[tr.Replica]; !ok && tr.To == contract.StateOpen {
+			firstOpen[tr.Replica] = tr.T
+		}
+	}
+	perReplica := make([]int, n+1)
+	for _, r := range lr.requests {
+		if r.Replica < 1 || r.Replica > n {
+			t.Fatalf("request %d has replica %d, want 1 to %d", r.Seq, r.Replica, n)
+		}
+		perReplica[r.Replica]++
+	}
+	for k := 1; k <= n; k++ {
+		if d := perReplica[k] - len(lr.requests)/n; d < -1 || d > 1 {
+			t.Errorf("requests per replica %v, want an even round robin of %d", perReplica[1:], len(lr.requests))
+			break
+		}
+	}
+	calls, failedBeforeOpen := make([]int, n+1), make([]int, n+1)
+	for _, c := range lr.calls {
+		if c.Replica < 1 || c.Replica > n {
+			t.Fatalf("upstream call %d has replica %d, want 1 to %d", c.Seq, c.Replica, n)
+		}
+		calls[c.Replica]++
+		if open, ok := firstOpen[c.Replica]; ok && c.Failed() && c.T <= open {
+			failedBeforeOpen[c.Replica]++
+		}
+	}
+	for k := 1; k <= n; k++ {
+		if calls[k] == 0 {
+			t.Errorf("no upstream call from replica %d: %v", k, calls[1:])
+		}
+		if local && failedBeforeOpen[k] != threshold {
+			t.Errorf("replica %d: %d failed calls before its breaker opened, want its own fail_threshold %d (all: %v)", k, failedBeforeOpen[k], threshold, failedBeforeOpen[1:])
+		}
 	}
 }
