@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -180,16 +182,26 @@ func peakRate(r scenarios.RateSpec) float64 {
 }
 
 // runProbe plays parallel copies of sc at scale k for calibrationReal,
-// without recording, and judges them with half the distortion limits.
+// recording into a scratch folder it removes, and judges them with half the
+// distortion limits.
 func runProbe(ctx context.Context, sc *scenarios.Scenario, k float64, parallel int, opts []Option) (Probe, error) {
 	c := sc.Scaled(1)
 	c.Phases[0].Duration = scenarios.Duration(time.Duration(float64(calibrationReal) * k))
+	// Probes record into a scratch folder, as the real run will: the
+	// recorder's CPU (a few hundred microseconds per request) is part of
+	// what the machine must keep up with.
+	scratch, err := os.MkdirTemp("", "brownout-calibration-")
+	if err != nil {
+		return Probe{Scale: k}, fmt.Errorf("calibration: %w", err)
+	}
+	defer os.RemoveAll(scratch)
 	results := make([]*Result, parallel)
 	errs := make([]error, parallel)
 	var wg sync.WaitGroup
 	for i := range parallel {
 		wg.Go(func() {
-			results[i], errs[i] = Run(ctx, c, append(append([]Option(nil), opts...), WithTimeScale(k))...)
+			dir := filepath.Join(scratch, fmt.Sprintf("run%d", i))
+			results[i], errs[i] = Run(ctx, c, append(append([]Option(nil), opts...), WithTimeScale(k), WithOutDir(dir))...)
 		})
 	}
 	wg.Wait()
