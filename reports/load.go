@@ -76,6 +76,7 @@ type request struct {
 	phase   uint16 // index into Header.Phases, or noPhase
 	outcome uint8
 	breaker uint8
+	replica uint16 // as recorded: from 1, 0 when unstamped (recording.OfReplica)
 }
 
 // call is one recorded upstream call.
@@ -84,6 +85,16 @@ type call struct {
 	phase   uint16
 	breaker uint8
 	failed  bool
+	replica uint16 // as for request
+}
+
+// replicaOf keeps a recorded replica number in a record's uint16, reading
+// an impossible one (negative, or past what fits) as unstamped.
+func replicaOf(k int) uint16 {
+	if k < 0 || k > math.MaxUint16 {
+		return 0
+	}
+	return uint16(k)
 }
 
 // Recording is a run folder loaded for metrics: the header, the effective
@@ -106,8 +117,42 @@ type Recording struct {
 
 	integrity integrity
 
-	mu    sync.Mutex
-	cache map[aggKey]*aggregate
+	mu       sync.Mutex
+	cache    map[aggKey]*aggregate
+	replicas map[int]*breakerView // one replica's transitions, by replica:K
+}
+
+// breakerView is what breaker metrics read: transitions in time order and
+// the merged spans in which one of their breakers was open; the whole
+// run's, or one replica's.
+type breakerView struct {
+	transitions []recording.Transition
+	open        []span
+}
+
+// breakers returns the transitions a breaker metric reads for replica k
+// (from 1; 0 for every breaker), cached per replica.
+func (r *Recording) breakers(k int) *breakerView {
+	if k == 0 {
+		return &breakerView{transitions: r.transitions, open: r.open}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.replicas[k]; ok {
+		return v
+	}
+	v := &breakerView{}
+	for _, tr := range r.transitions {
+		if recording.OfReplica(tr.Replica, k) {
+			v.transitions = append(v.transitions, tr)
+		}
+	}
+	v.open = openSpans(v.transitions, r.Duration())
+	if r.replicas == nil {
+		r.replicas = map[int]*breakerView{}
+	}
+	r.replicas[k] = v
+	return v
 }
 
 // span is a half-open interval [from, to) of scenario time in ns.
@@ -181,7 +226,7 @@ func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, 
 			r.calls = make([]call, 0, h.Counts.UpstreamCalls)
 		}
 		callErr = recording.EachUpstreamCall(dir, func(c *recording.UpstreamCall) error {
-			r.calls = append(r.calls, call{t: int64(c.T), phase: phases.index(c.Phase), breaker: stateIndex(c.Breaker), failed: c.Failed()})
+			r.calls = append(r.calls, call{t: int64(c.T), phase: phases.index(c.Phase), breaker: stateIndex(c.Breaker), failed: c.Failed(), replica: replicaOf(c.Replica)})
 			return nil
 		})
 		if !slices.IsSortedFunc(r.calls, func(a, b call) int { return cmp.Compare(a.t, b.t) }) {
@@ -210,7 +255,7 @@ func load(dir string, h *recording.Header, sc *scenarios.Scenario) (*Recording, 
 		}
 		r.reqs = append(r.reqs, request{
 			t: int64(q.T), lat: int64(q.Latency), lag: lag, status: int16(status),
-			phase: phases.index(q.Phase), outcome: oc, breaker: stateIndex(q.Breaker),
+			phase: phases.index(q.Phase), outcome: oc, breaker: stateIndex(q.Breaker), replica: replicaOf(q.Replica),
 		})
 		return nil
 	})
@@ -315,14 +360,23 @@ func openSpans(trs []recording.Transition, end time.Duration) []span {
 }
 
 // openWithin is the total time in [s.from, s.to) during which any breaker
-// was open.
-func (r *Recording) openWithin(s span) int64 {
+// of the view was open.
+func (v *breakerView) openWithin(s span) int64 {
 	var total int64
-	for _, o := range r.open {
+	for _, o := range v.open {
 		lo, hi := max(o.from, s.from), min(o.to, s.to)
 		if hi > lo {
 			total += hi - lo
 		}
 	}
 	return total
+}
+
+// replicaCount is how many assistant replicas the run played against: the
+// effective scenario's assistant.replicas (1 for an external target).
+func (r *Recording) replicaCount() int {
+	if r.Scenario == nil || r.Header.Target != nil {
+		return 1
+	}
+	return max(1, r.Scenario.Assistant.Replicas)
 }

@@ -55,9 +55,9 @@ type metricDef struct {
 	sample sampleKind
 	// upstream derives an upstream metric from the selected calls.
 	upstream func(calls, failed int64) float64
-	// breaker derives a breaker metric from the transitions in ev over
-	// span s; false means the event never happened.
-	breaker func(r *Recording, ev, s span) (float64, bool)
+	// breaker derives a breaker metric from the transitions of v in ev
+	// over span s; false means the event never happened.
+	breaker func(v *breakerView, ev, s span) (float64, bool)
 	// noWindow refuses the window filter.
 	noWindow bool
 	// run computes a whole-run metric; false means the event never
@@ -104,11 +104,11 @@ var metricDefs = map[string]metricDef{
 		return tr.To == contract.StateOpen
 	})},
 	"breaker_transitions": {family: famBreaker, breaker: countTransitions(func(*recording.Transition) bool { return true })},
-	"open_time_ratio": {family: famBreaker, breaker: func(r *Recording, _, s span) (float64, bool) {
+	"open_time_ratio": {family: famBreaker, breaker: func(v *breakerView, _, s span) (float64, bool) {
 		if s.len() <= 0 {
 			return math.NaN(), true
 		}
-		return float64(r.openWithin(s)) / float64(s.len()), true
+		return float64(v.openWithin(s)) / float64(s.len()), true
 	}},
 	"time_to_open":  firstTransition(contract.StateOpen),
 	"time_to_close": firstTransition(contract.StateClosed),
@@ -207,11 +207,11 @@ func (rq *request) sample(k sampleKind) int64 {
 }
 
 // countTransitions counts the transitions in ev that match.
-func countTransitions(match func(*recording.Transition) bool) func(*Recording, span, span) (float64, bool) {
-	return func(r *Recording, ev, _ span) (float64, bool) {
+func countTransitions(match func(*recording.Transition) bool) func(*breakerView, span, span) (float64, bool) {
+	return func(v *breakerView, ev, _ span) (float64, bool) {
 		var n int64
-		for i := range r.transitions {
-			tr := &r.transitions[i]
+		for i := range v.transitions {
+			tr := &v.transitions[i]
 			if int64(tr.T) >= ev.from && int64(tr.T) < ev.to && match(tr) {
 				n++
 			}
@@ -223,8 +223,8 @@ func countTransitions(match func(*recording.Transition) bool) func(*Recording, s
 // firstTransition is the time from the start of s to the first transition
 // into state within ev; false when there is none.
 func firstTransition(state contract.State) metricDef {
-	return metricDef{family: famBreaker, noWindow: true, breaker: func(r *Recording, ev, s span) (float64, bool) {
-		for _, tr := range r.transitions {
+	return metricDef{family: famBreaker, noWindow: true, breaker: func(v *breakerView, ev, s span) (float64, bool) {
+		for _, tr := range v.transitions {
 			if int64(tr.T) >= ev.from && int64(tr.T) < ev.to && tr.To == state {
 				return float64(max(int64(tr.T)-s.from, 0)) / 1e9, true
 			}
@@ -246,11 +246,12 @@ type query struct {
 	breaker int // stClosed..stOpen, -1 for any
 	outcome int // outcome index, -1 for any
 	window  int64
+	replica int // from 1, 0 for any
 }
 
 // resolve checks a threshold's metric and filters against the recording.
 func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
-	q := query{metric: th.Metric, phase: -1, breaker: -1, outcome: -1, window: int64(th.Filters.Window)}
+	q := query{metric: th.Metric, phase: -1, breaker: -1, outcome: -1, window: int64(th.Filters.Window), replica: th.Filters.Replica}
 	fam, ok := familyOf(th.Metric)
 	if !ok {
 		return q, fmt.Errorf("unknown metric %q", th.Metric)
@@ -294,6 +295,14 @@ func (r *Recording) resolve(th scenarios.Threshold) (query, error) {
 			return q, fmt.Errorf("outcome %q is not one of %v", f, contract.Outcomes)
 		}
 		q.outcome = int(o)
+	}
+	if k := q.replica; k != 0 {
+		if fam == famLoad {
+			return q, fmt.Errorf("filter replica does not apply to %s", th.Metric)
+		}
+		if n := r.replicaCount(); k < 1 || k > n {
+			return q, fmt.Errorf("replica %d is not in this run (replicas: 1 to %d)", k, n)
+		}
 	}
 	if q.window < 0 {
 		return q, fmt.Errorf("window %v is negative", th.Filters.Window)
@@ -445,7 +454,7 @@ func (r *Recording) valueIn(q query, w *span, s span) (float64, bool) {
 		if w != nil {
 			ev = *w
 		}
-		return d.breaker(r, ev, s)
+		return d.breaker(r.breakers(q.replica), ev, s)
 	case famRun:
 		return d.run(r)
 	case famLoad:
@@ -465,7 +474,7 @@ func (r *Recording) valueIn(q query, w *span, s span) (float64, bool) {
 const noSample sampleKind = -1
 
 // aggKey identifies a cached whole-run aggregate.
-type aggKey struct{ phase, breaker, outcome int }
+type aggKey struct{ phase, breaker, outcome, replica int }
 
 // aggregate is what request metrics need from the requests a filter selects.
 type aggregate struct {
@@ -479,7 +488,8 @@ type aggregate struct {
 func (q query) matches(rq *request) bool {
 	return (q.phase < 0 || int(rq.phase) == q.phase) &&
 		(q.breaker < 0 || int(rq.breaker) == q.breaker) &&
-		(q.outcome < 0 || int(rq.outcome) == q.outcome)
+		(q.outcome < 0 || int(rq.outcome) == q.outcome) &&
+		(q.replica == 0 || recording.OfReplica(int(rq.replica), q.replica))
 }
 
 // aggregate collects the requests that q selects, within window w when not
@@ -505,7 +515,7 @@ func (r *Recording) aggregate(q query, w *span, kind sampleKind) *aggregate {
 		}
 		return a
 	}
-	key := aggKey{q.phase, q.breaker, q.outcome}
+	key := aggKey{q.phase, q.breaker, q.outcome, q.replica}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a, ok := r.cache[key]
@@ -558,7 +568,7 @@ func nearestRank(sorted []int64, mille int64) int64 {
 }
 
 // upstreamCount counts the upstream calls q selects (phase when the call
-// arrived, breaker state when it arrived), within window w when not nil.
+// arrived, breaker state when it was sent, replica that sent it), within window w when not nil.
 func (r *Recording) upstreamCount(q query, w *span) (calls, failed int64) {
 	cs := r.calls
 	if w != nil {
@@ -568,7 +578,8 @@ func (r *Recording) upstreamCount(q query, w *span) (calls, failed int64) {
 	}
 	for i := range cs {
 		c := &cs[i]
-		if (q.phase >= 0 && int(c.phase) != q.phase) || (q.breaker >= 0 && int(c.breaker) != q.breaker) {
+		if (q.phase >= 0 && int(c.phase) != q.phase) || (q.breaker >= 0 && int(c.breaker) != q.breaker) ||
+			(q.replica != 0 && !recording.OfReplica(int(c.replica), q.replica)) {
 			continue
 		}
 		calls++

@@ -4,6 +4,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,15 +102,22 @@ func handRun(t *testing.T) *Recording {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(20*s, time.Unix(0, 0).UTC(), false); err != nil {
+	sc := &scenarios.Scenario{Name: "hand", Breaker: scenarios.Breaker{Enabled: true, Policy: "consecutive", FailThreshold: 5, CallTimeout: scenarios.Duration(30 * s)}}
+	return closeAndLoad(t, w, 20*s, sc)
+}
+
+// closeAndLoad finishes a hand-written recording covering d and loads it
+// with the scenario sc, skipping the scenario parser.
+func closeAndLoad(t *testing.T, w *recording.Writer, d time.Duration, sc *scenarios.Scenario) *Recording {
+	t.Helper()
+	if err := w.Close(d, time.Unix(0, 0).UTC(), false); err != nil {
 		t.Fatal(err)
 	}
-	hdr, err := recording.ReadHeader(dir)
+	hdr, err := recording.ReadHeader(w.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &scenarios.Scenario{Name: "hand", Breaker: scenarios.Breaker{Enabled: true, Policy: "consecutive", FailThreshold: 5, CallTimeout: scenarios.Duration(30 * s)}}
-	r, err := load(dir, hdr, sc)
+	r, err := load(w.Dir(), hdr, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +140,12 @@ func th(t *testing.T, key string, op string) scenarios.Threshold {
 				out.Filters.Breaker = v
 			case "outcome":
 				out.Filters.Outcome = v
+			case "replica":
+				k, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out.Filters.Replica = k
 			case "window":
 				d, err := time.ParseDuration(v)
 				if err != nil {

@@ -152,6 +152,7 @@ type ThresholdResult struct {
 	Breaker   string   `json:"breaker,omitempty"`
 	Outcome   string   `json:"outcome,omitempty"`
 	Window    string   `json:"window,omitempty"`
+	Replica   int      `json:"replica,omitempty"`
 	Condition string   `json:"condition"`
 	Op        string   `json:"op"`
 	Value     float64  `json:"value"`
@@ -210,7 +211,7 @@ func Summarize(r *Recording, verdicts []Verdict) *Summary {
 	for _, v := range verdicts {
 		tr := ThresholdResult{
 			Key: v.Threshold.Key, Metric: v.Threshold.Metric,
-			Phase: v.Threshold.Filters.Phase, Breaker: v.Threshold.Filters.Breaker, Outcome: v.Threshold.Filters.Outcome,
+			Phase: v.Threshold.Filters.Phase, Breaker: v.Threshold.Filters.Breaker, Outcome: v.Threshold.Filters.Outcome, Replica: v.Threshold.Filters.Replica,
 			Condition: v.Condition.String(), Op: v.Condition.Op, Value: v.Condition.Value,
 			Display: v.Display, Never: v.Never, NoData: v.NoData, Error: v.Err, Passed: v.Passed,
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"brownout/contract"
+	"brownout/limits"
 )
 
 // Unit is the kind of quantity a metric measures; it decides which units a
@@ -68,10 +69,11 @@ const (
 	FilterBreaker = "breaker"
 	FilterOutcome = "outcome"
 	FilterWindow  = "window"
+	FilterReplica = "replica"
 )
 
 // FilterKeys lists the filter keys in the order they are documented.
-var FilterKeys = []string{FilterPhase, FilterBreaker, FilterOutcome, FilterWindow}
+var FilterKeys = []string{FilterPhase, FilterBreaker, FilterOutcome, FilterWindow, FilterReplica}
 
 // BreakerStates are the values of the breaker filter.
 var BreakerStates = contractNames(contract.States)
@@ -116,6 +118,10 @@ type Filters struct {
 	Outcome string
 	// Window asks for the worst value over any sliding window of this length.
 	Window time.Duration
+	// Replica restricts the metric to one assistant replica, from 1 as in
+	// the breaker names NAME/rK: the requests sent to it, the upstream
+	// calls it made, its breaker's transitions. Zero is not set.
+	Replica int
 }
 
 // Condition is one comparison, such as "< 100ms".
@@ -202,6 +208,12 @@ func metricNames() []string {
 // metrics an outcome filter applies to.
 func isLatency(metric string) bool { return strings.HasPrefix(metric, "latency_") }
 
+// isLoadMetric reports whether the metric compares the load sent with the
+// rate asked for, which is the whole run's, not one replica's.
+func isLoadMetric(metric string) bool {
+	return metric == "target_rps" || metric == "achieved_rate_ratio"
+}
+
 // isBreakerMetric reports whether the metric is about breaker transitions,
 // which a breaker filter cannot narrow.
 func isBreakerMetric(metric string) bool {
@@ -280,6 +292,15 @@ func parseThresholdKey(key string) (Threshold, error) {
 				return th, fmt.Errorf("window %s must be positive", v)
 			}
 			th.Filters.Window = d.D()
+		case FilterReplica:
+			if isLoadMetric(name) {
+				return th, fmt.Errorf("filter replica does not apply to %s, which compares the load sent with the rate asked for", name)
+			}
+			k, err := strconv.Atoi(v)
+			if err != nil || k < 1 || k > limits.MaxReplicas {
+				return th, fmt.Errorf("replica %q is not valid: write the replica's number, 1 to %d (as in the breaker names NAME/r1...)", v, limits.MaxReplicas)
+			}
+			th.Filters.Replica = k
 		default:
 			return th, fmt.Errorf("unknown filter %q%s (valid: %s)", k, didYouMean(k, FilterKeys), quoteList(FilterKeys))
 		}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -21,6 +22,8 @@ func TestParseThreshold(t *testing.T) {
 		{"upstream_calls{breaker:open}", []string{"== 0"}, Threshold{Metric: "upstream_calls", Filters: Filters{Breaker: "open"}, Conditions: []Condition{{Op: "==", Value: 0}}}},
 		{"time_to_close{phase:recovery}", []string{"< 70s"}, Threshold{Metric: "time_to_close", Filters: Filters{Phase: "recovery"}, Conditions: []Condition{{Op: "<", Value: 70}}}},
 		{"open_time_ratio{window:1m}", []string{"<= 50%"}, Threshold{Metric: "open_time_ratio", Filters: Filters{Window: time.Minute}, Conditions: []Condition{{Op: "<=", Value: 0.5}}}},
+		{"upstream_failures{replica: 3, phase:outage}", []string{"<= 5"}, Threshold{Metric: "upstream_failures", Filters: Filters{Phase: "outage", Replica: 3}, Conditions: []Condition{{Op: "<=", Value: 5}}}},
+		{"breaker_opens{replica:64}", []string{">= 1"}, Threshold{Metric: "breaker_opens", Filters: Filters{Replica: 64}, Conditions: []Condition{{Op: ">=", Value: 1}}}},
 	} {
 		got, err := ParseThreshold(tc.key, tc.conds)
 		if err != nil {
@@ -79,6 +82,10 @@ func TestParseThresholdErrors(t *testing.T) {
 		{"breaker_opens{breaker:open}", []string{"< 1"}, "filter breaker does not apply to breaker_opens"},
 		{"time_to_close{window:1m}", []string{"< 1s"}, "filter window does not apply"},
 		{"success_ratio{outcome:upstream}", []string{"> 0"}, "filter outcome applies only to latency"},
+		{"requests{replica:0}", []string{"> 0"}, `replica "0" is not valid: write the replica's number, 1 to 64`},
+		{"requests{replica:65}", []string{"> 0"}, `replica "65" is not valid`},
+		{"requests{replica:r2}", []string{"> 0"}, `replica "r2" is not valid`},
+		{"achieved_rate_ratio{replica:2}", []string{"> 0"}, "filter replica does not apply to achieved_rate_ratio"},
 		{"latency_p99 extra", []string{"< 1s"}, "unknown metric"},
 		{"requests", nil, "no condition"},
 		{"requests", []string{"100"}, "has no operator"},
@@ -171,6 +178,30 @@ func TestConditionStringRoundTrips(t *testing.T) {
 			if err != nil || math.Abs(back.Value-v) > 1e-9 || back.Op != c.Op {
 				t.Errorf("%s: %q parsed back as %+v, %v", name, conditionString(c, u), back, err)
 			}
+		}
+	}
+}
+
+// A replica filter names one of the scenario's replicas: validate refuses
+// a number past assistant.replicas, and takes every one up to it.
+func TestValidateReplicaFilter(t *testing.T) {
+	const base = "name: r\nassistant: {replicas: %d}\nphases: [{name: a, duration: 10s}]\nthresholds:\n  \"upstream_failures{replica:%d}\": [\"== 0\"]\n"
+	for _, tc := range []struct {
+		replicas, k int
+		want        string // empty: valid
+	}{
+		{4, 4, ""},
+		{4, 1, ""},
+		{1, 1, ""},
+		{4, 5, `r.yaml:5:3: thresholds["upstream_failures{replica:5}"]: replica 5 does not exist: assistant.replicas is 4 (valid: 1 to 4)`},
+		{1, 2, "replica 2 does not exist: assistant.replicas is 1"},
+	} {
+		_, err := Parse("r.yaml", []byte(fmt.Sprintf(base, tc.replicas, tc.k)))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("replicas %d, replica:%d: %v", tc.replicas, tc.k, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("replicas %d, replica:%d: error %v, want %q", tc.replicas, tc.k, err, tc.want)
 		}
 	}
 }

@@ -559,6 +559,9 @@ func (v *validator) thresholds(s *Scenario) {
 		if ph := th.Filters.Phase; ph != "" && !slices.Contains(names, ph) {
 			v.errorf(path, "phase %q does not exist%s (phases: %s)", ph, didYouMean(ph, names), quoteList(names))
 		}
+		if k, n := th.Filters.Replica, max(1, s.Assistant.Replicas); k > n {
+			v.errorf(path, "replica %d does not exist: assistant.replicas is %d (valid: 1 to %d)", k, n, n)
+		}
 		if len(th.Conditions) == 0 {
 			v.errorf(path, "no condition; write e.g. [\"< 100ms\"]")
 		}
