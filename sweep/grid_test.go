@@ -235,3 +235,20 @@ func TestWindowAndIntervalAxes(t *testing.T) {
 		}
 	}
 }
+
+func TestCellVerdict(t *testing.T) {
+	failed := []ThresholdResult{{Passed: false}}
+	for _, tc := range []struct {
+		c    Cell
+		want string
+	}{
+		{Cell{Passed: true, Runs: []RunResult{{Passed: true}}}, "pass"},
+		{Cell{Runs: []RunResult{{Distorted: true}}}, "DISTORTED"},
+		{Cell{Thresholds: failed, Runs: []RunResult{{Distorted: true}}}, "FAIL 1, distorted"},
+		{Cell{Thresholds: failed, Runs: []RunResult{{}}}, "FAIL 1"},
+	} {
+		if got := tc.c.Verdict(); got != tc.want {
+			t.Errorf("%+v: verdict %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}

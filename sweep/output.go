@@ -453,10 +453,7 @@ func (r *Result) Markdown() []byte {
 	for _, c := range r.Cells {
 		verdict := string(c.Status)
 		if c.Status == CellDone {
-			verdict = "pass"
-			if !c.Passed {
-				verdict = fmt.Sprintf("FAIL (%d)", len(c.Failed()))
-			}
+			verdict = c.Verdict()
 		}
 		p("| %s | %s |", c.Name, verdict)
 		for _, m := range cols {

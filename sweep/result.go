@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"fmt"
 	"time"
 
 	"brownout/reports"
@@ -99,11 +100,15 @@ type RunResult struct {
 	Dir         string
 	Interrupted bool
 	// Err is why the run failed to play or render; "" when it did not.
-	Err      string
-	Passed   bool
-	Values   []Value // one per MetricNames entry
-	Verdicts []reports.Verdict
-	Wall     time.Duration // real time the run and its report took
+	Err    string
+	Passed bool
+	// Distorted: the machine did not keep up with the time scale in this
+	// run (recording.Distortion), so it is not a pass whatever its
+	// thresholds say.
+	Distorted bool
+	Values    []Value // one per MetricNames entry
+	Verdicts  []reports.Verdict
+	Wall      time.Duration // real time the run and its report took
 }
 
 // ThresholdResult is one threshold condition judged over a cell's runs.
@@ -118,3 +123,23 @@ type ThresholdResult struct {
 
 // Display renders the observed value.
 func (t ThresholdResult) Display() string { return formatStat(t.Metric, t.Observed) }
+
+// Verdict is a done cell's verdict for tables: "pass", "FAIL n" (n
+// thresholds failed), "DISTORTED" when no threshold failed but a run was
+// distorted, and "FAIL n, distorted" when both.
+func (c *Cell) Verdict() string {
+	distorted := false
+	for _, r := range c.Runs {
+		distorted = distorted || r.Distorted
+	}
+	n := len(c.Failed())
+	switch {
+	case c.Passed:
+		return "pass"
+	case n == 0 && distorted:
+		return "DISTORTED"
+	case distorted:
+		return fmt.Sprintf("FAIL %d, distorted", n)
+	}
+	return fmt.Sprintf("FAIL %d", n)
+}

@@ -264,6 +264,7 @@ func playOne(ctx context.Context, j job, o *options) (RunResult, error) {
 		return rr, err
 	}
 	rr.Values, rr.Verdicts, rr.Passed = vals, rep.Verdicts, rep.Passed
+	rr.Distorted = rep.Distortion != nil && rep.Distortion.Distorted
 	rr.Wall = time.Since(t0)
 	return rr, nil
 }

@@ -293,10 +293,7 @@ func printSweep(w io.Writer, res *sweep.Result) {
 	for _, c := range res.Cells {
 		verdict := string(c.Status)
 		if c.Status == sweep.CellDone {
-			verdict = "pass"
-			if !c.Passed {
-				verdict = fmt.Sprintf("FAIL %d", len(c.Failed()))
-			}
+			verdict = c.Verdict()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t", c.Name, verdict)
 		for _, m := range cols {
