@@ -85,6 +85,9 @@ func AutoTimeScale(ctx context.Context, sc *scenarios.Scenario, cfg AutoConfig, 
 	choice := &AutoChoice{}
 	probe := func(k float64) (bool, error) {
 		p, err := runProbe(ctx, probeSc, k, parallel, opts)
+		if err == nil {
+			err = ctx.Err() // an interrupted probe judges nothing
+		}
 		if err != nil {
 			return false, err
 		}
