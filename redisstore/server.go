@@ -8,6 +8,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
@@ -71,6 +72,13 @@ func Tune(o *redis.Options) {
 func noMaint() *maintnotifications.Config {
 	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 }
+
+// Quiet silences go-redis's own log, which is process-wide: it prints a
+// line per failed dial (several per attempt to reach a server that is
+// down) onto the terminal brownout reports on. brownout reports every
+// Redis failure itself: an unreachable server at start as an error, a
+// failing one during a run as counted store errors and a warning.
+func Quiet() { redis.SetLogger(&logging.VoidLogger{}) }
 
 // Connect returns a client for the Redis at url (redis://host:port[/db]),
 // after a PING answered within DefaultConnectTimeout, so that an

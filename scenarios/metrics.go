@@ -24,7 +24,7 @@ type Scope int
 
 // The scopes of a metric.
 const (
-	// ScopeFiltered metrics take filters (phase, breaker, outcome, window
+	// ScopeFiltered metrics take filters (phase, breaker, outcome, window, replica
 	// as their records allow) and are listed overall and per phase in the
 	// summary.
 	ScopeFiltered Scope = iota

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"brownout/redisstore"
 )
 
 // Exit codes shared by every subcommand, so CI can tell a failed threshold
@@ -66,6 +68,7 @@ func main() {
 // run dispatches to a subcommand; it is main without the process around it,
 // so tests can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	redisstore.Quiet() // brownout reports Redis failures itself
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

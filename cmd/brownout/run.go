@@ -172,6 +172,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}
+	if err := checkRedis(ctx, redisURLOf(sc, nil)); err != nil {
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage
+	}
 	if k == 0 && tf.url != "" {
 		k = 1 // a running service keeps its own timers: no compression to choose
 	}

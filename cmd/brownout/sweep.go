@@ -122,6 +122,9 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.Changed("seed") {
 		sc.Seed = seed
 	}
+	if err := checkRedis(ctx, redisURLOf(sc, g.Stores)); err != nil {
+		return fail(exitUsage, err)
+	}
 	k := scale.K
 	if !fs.Changed("time-scale") {
 		k = sc.TimeScale // 0 when the scenario sets none: auto
