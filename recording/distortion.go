@@ -56,6 +56,14 @@ type Distortion struct {
 	// fired, like the breaker's and the fake's timers, in scenario time.
 	TimerLatenessP99 time.Duration `json:"timer_lateness_p99_ns"`
 	TimerLatenessMax time.Duration `json:"timer_lateness_max_ns"`
+
+	// UncorrectedCalls counts, for an external target at a time scale
+	// other than 1, the upstream calls the fake received that named no
+	// load request (the service did not forward X-Request-Id): their
+	// waits could not be scaled, so the latency of the requests that made
+	// them reads at real speed for that part. Zero for the built-in
+	// assistant, which always forwards the id.
+	UncorrectedCalls int64 `json:"uncorrected_calls,omitempty"`
 }
 
 // SetDistortion records the run's distortion checks in the header written

@@ -57,6 +57,8 @@ func TestDistortedRunIsNeverAPass(t *testing.T) {
 		{"distorted", recording.Distortion{Distorted: true, Reasons: []string{"timers fired 2s late"}, Tolerance: time.Second,
 			AchievedRateRatio: 0.7, ContentionTimeouts: 12, UpstreamCalls: 100, UpstreamSlowdown: 0.5, TimerLatenessP99: 2 * time.Second},
 			false, "fail", "DISTORTED: this machine did not keep up with time scale 1", "> [!CAUTION]"},
+		{"uncorrected latencies", recording.Distortion{Tolerance: time.Second, AchievedRateRatio: 1, UncorrectedCalls: 7},
+			true, "pass", "2 of 2 thresholds passed: PASS", "7 upstream calls named no load request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")

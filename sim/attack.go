@@ -116,6 +116,7 @@ func (p *play) finish() (*Result, error) {
 		covered = min(covered, p.stoppedAt.Sub(p.t0))
 	}
 	distortion := p.meter.finish(p.sc, &p.header, p.pacer, covered)
+	p.noteUncorrected(distortion)
 	if p.rec != nil {
 		p.rec.SetDistortion(distortion)
 	}

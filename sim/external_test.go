@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -409,5 +410,27 @@ func TestScenarioTargetBlock(t *testing.T) {
 	}
 	if len(lr.transitions) == 0 {
 		t.Error("no transition seen during the outage")
+	}
+}
+
+// TestUncorrectedLatencyIsSaid plays a compressed run against the Python
+// service, which does not forward X-Request-Id, and against the built-in
+// assistant launched as a process, which does: only the first must say
+// that its upstream waits could not be scaled.
+func TestUncorrectedLatencyIsSaid(t *testing.T) {
+	sc := tinyOutage(t)
+	py, run, _ := playAgainst(t, sc, 2, pythonCommand(t))
+	if len(run.calls) == 0 {
+		t.Fatal("the Python service made no upstream calls")
+	}
+	if got, want := py.Distortion.UncorrectedCalls, int64(len(run.calls)); got != want {
+		t.Errorf("Python service: %d uncorrected calls, want all %d", got, want)
+	}
+	if !slices.ContainsFunc(py.Warnings, func(w string) bool { return strings.Contains(w, "does not forward X-Request-Id") }) {
+		t.Errorf("no warning about the unforwarded request id: %q", py.Warnings)
+	}
+	in, _, _ := playAgainst(t, sc, 2, builtinCommand(t))
+	if in.Distortion.UncorrectedCalls != 0 {
+		t.Errorf("built-in assistant: %d uncorrected calls, want 0 (it forwards the id)", in.Distortion.UncorrectedCalls)
 	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"brownout/contract"
+	"brownout/recording"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -47,6 +49,14 @@ func (l *waitLedger) add(id string, d time.Duration) {
 	l.mu.Lock()
 	l.m[id] += d
 	l.mu.Unlock()
+}
+
+// pending is how many ids have time booked that no answer took: ids the
+// run never issued, or requests that got no answer.
+func (l *waitLedger) pending() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(len(l.m))
 }
 
 // take returns and forgets the time booked against id.
@@ -169,4 +179,20 @@ func realLatency(real time.Duration, k float64) time.Duration {
 		return 0
 	}
 	return real
+}
+
+// noteUncorrected counts, for an external target at a time scale other
+// than 1, the upstream calls whose wait could not be joined to a load
+// request, and says so: those requests' latencies were not corrected for
+// the compression (see docs/running.md).
+func (p *play) noteUncorrected(d *recording.Distortion) {
+	if !p.external || p.k == 1 {
+		return
+	}
+	d.UncorrectedCalls = p.noID.Load() + p.waits.pending()
+	if d.UncorrectedCalls > 0 {
+		p.warnings = append(p.warnings, fmt.Sprintf("%d upstream calls named no load request (the service does not forward %s): "+
+			"their waits could not be scaled by the time scale %g, so those requests' latencies are not corrected; forward the header, or run at time scale 1",
+			d.UncorrectedCalls, contract.HeaderRequestID, p.k))
+	}
 }

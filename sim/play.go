@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -40,6 +41,8 @@ type play struct {
 	hist  *breakerHistory
 	stamp *stampTransport
 	waits *waitLedger // upstream waits of each load request (in-process targets)
+	// upstream calls of an external target that carried no request id
+	noID  atomic.Int64
 	meter *distortionMeter
 
 	// fake upstream
@@ -244,6 +247,9 @@ func (p *play) upstreamCall(c faults.Call) {
 		return
 	}
 	// An external service forwards the load request's id, if at all, unchanged.
+	if c.RequestID == "" {
+		p.noID.Add(1)
+	}
 	p.waits.add(c.RequestID, c.Duration)
 	p.delay.push(c.At, func() { p.writeCall(&c, p.hist.stateAt(0, c.At), 0) }) // one external service: replica 0
 }
