@@ -299,25 +299,11 @@ func (m Metrics) value() ([]byte, error) {
 type jsonDiffs []MetricDiff
 
 func (ds jsonDiffs) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, d := range ds {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(d.Metric)
-		b.Write(k)
-		b.WriteByte(':')
-		jd := jsonDiff{Base: jsonValue(d.Base), New: jsonValue(d.New), Difference: finite(d.Difference),
+	return orderedObject(len(ds), func(i int) (string, any) {
+		d := ds[i]
+		return d.Metric, jsonDiff{Base: jsonValue(d.Base), New: jsonValue(d.New), Difference: finite(d.Difference),
 			Change: finite(d.Change), ChangeUnit: d.ChangeKind, Display: d.ChangeText()}
-		v, err := json.Marshal(jd)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	})
 }
 
 func finite(v float64) *float64 {

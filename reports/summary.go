@@ -118,27 +118,39 @@ func (m Metrics) Get(name string) (MetricValue, bool) {
 
 // MarshalJSON writes the metrics as one object with keys in list order.
 func (m Metrics) MarshalJSON() ([]byte, error) {
+	return orderedObject(len(m), func(i int) (string, any) {
+		v := m[i]
+		switch {
+		case v.Never:
+			return v.Name, "never"
+		case v.NoData || math.IsNaN(v.Value) || math.IsInf(v.Value, 0):
+			return v.Name, nil
+		}
+		return v.Name, v.Value
+	})
+}
+
+// orderedObject encodes n entries as one JSON object whose keys keep the
+// order of the list, which a Go map would lose.
+func orderedObject(n int, entry func(i int) (key string, value any)) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, v := range m {
+	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(v.Name)
+		key, value := entry(i)
+		k, err := json.Marshal(key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(value)
+		if err != nil {
+			return nil, err
+		}
 		b.Write(k)
 		b.WriteByte(':')
-		switch {
-		case v.Never:
-			b.WriteString(`"never"`)
-		case v.NoData || math.IsNaN(v.Value) || math.IsInf(v.Value, 0):
-			b.WriteString("null")
-		default:
-			x, err := json.Marshal(v.Value)
-			if err != nil {
-				return nil, err
-			}
-			b.Write(x)
-		}
+		b.Write(v)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
