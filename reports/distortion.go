@@ -76,6 +76,6 @@ func distortionMarkdown(b *bytes.Buffer, h *recording.Header) {
 	fmt.Fprintf(b, "| timer lateness p99 (scenario time) | %v (max %v) | ≤ %v |\n\n",
 		d.TimerLatenessP99.Round(time.Millisecond), d.TimerLatenessMax.Round(time.Millisecond), d.Tolerance)
 	if d.UncorrectedCalls > 0 {
-		fmt.Fprintf(b, "> [!WARNING]\n> %d upstream calls named no load request: the service does not forward `X-Request-Id`, so their waits could not be scaled by the time scale, and the latencies of the requests that made them are not corrected for the compression. Forward the header, or run at time scale 1.\n\n", d.UncorrectedCalls)
+		fmt.Fprintf(b, "> [!WARNING]\n> %d upstream calls named no load request: the service does not forward `X-Request-Id`, so their waits could not be scaled by the time scale, and the latencies of the requests that made them are not corrected for the compression: latency thresholds (`latency_*`, `response_time_*`) were not judged, and the report cannot pass them. Forward the header, or run at time scale 1.\n\n", d.UncorrectedCalls)
 	}
 }

@@ -2,7 +2,6 @@ package reports
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,22 +15,7 @@ import (
 // withDistortion rewrites a run folder's header to carry d.
 func withDistortion(t *testing.T, dir string, d *recording.Distortion) {
 	t.Helper()
-	path := filepath.Join(dir, recording.HeaderFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h map[string]any
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
-	h["distortion"] = d
-	if b, err = json.Marshal(h); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editHeader(t, dir, func(h *recording.Header) { h.Distortion = d })
 }
 
 // TestDistortedRunIsNeverAPass: thresholds that all hold on a distorted
@@ -145,5 +129,56 @@ func TestDistortionMetricsTakeNoFilter(t *testing.T) {
 	th, _ = scenarios.ParseThreshold("distorted", []string{"== 0"})
 	if v, _, err := r.Metric(th); err != nil || v == v {
 		t.Errorf("old recording: distorted = %v (%v), want no data (NaN)", v, err)
+	}
+}
+
+// TestUncorrectedLatencyIsNotJudged: on a compressed run whose service did
+// not forward X-Request-Id, latency thresholds are not judged (their
+// latencies are partly at real speed, so they would pass too easily) and
+// the report cannot pass; other thresholds are judged as usual, and at
+// time scale 1, where nothing needs correcting, latencies are judged.
+func TestUncorrectedLatencyIsNotJudged(t *testing.T) {
+	ths, err := scenarios.ParseThresholds("t.yaml", []byte(`thresholds:
+  "requests": [">= 1"]
+  "latency_p99": ["< 1h"]
+  "latency_max{phase:outage}": ["< 1h"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		scale       float64
+		uncorrected int64
+		notJudged   int
+	}{
+		{"compressed, id not forwarded", 10, 7, 2},
+		{"compressed, id forwarded", 10, 0, 0},
+		{"time scale 1", 1, 7, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			steadyRun(t, dir, 30*time.Second, 10)
+			withDistortion(t, dir, &recording.Distortion{Tolerance: time.Second, AchievedRateRatio: 1, UncorrectedCalls: tc.uncorrected})
+			editHeader(t, dir, func(h *recording.Header) { h.TimeScale = tc.scale })
+			rep, err := Render(dir, Options{Thresholds: ths})
+			if err != nil {
+				t.Fatal(err)
+			}
+			notJudged := 0
+			for _, v := range rep.Verdicts {
+				if strings.Contains(v.Err, "not judged") {
+					notJudged++
+					if !readsLatency(v.Threshold.Metric) || !strings.Contains(v.Err, "X-Request-Id") {
+						t.Errorf("%s: %s", v.Name(), v.Err)
+					}
+				} else if !v.Passed {
+					t.Errorf("%s failed: %s", v.Name(), v.observed())
+				}
+			}
+			if notJudged != tc.notJudged || rep.Passed != (tc.notJudged == 0) {
+				t.Errorf("%d thresholds not judged, passed %v; want %d, %v", notJudged, rep.Passed, tc.notJudged, tc.notJudged == 0)
+			}
+		})
 	}
 }

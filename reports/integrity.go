@@ -2,8 +2,10 @@ package reports
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"brownout/contract"
 	"brownout/recording"
 )
 
@@ -91,4 +93,24 @@ func (r *Recording) missingInput(s span) string {
 	}
 	return fmt.Sprintf("not judged: the recording is complete only up to %s, this threshold needs data up to %s",
 		formatSeconds(float64(r.integrity.until)/1e9), formatSeconds(float64(s.to)/1e9))
+}
+
+// uncorrectedInput explains why a latency threshold cannot be judged on a
+// compressed run whose service did not forward X-Request-Id: the waits of
+// its upstream calls could not be scaled, so its latencies read partly at
+// real speed and would pass a threshold they fail in scenario time. It
+// returns "" when the metric is not a latency or every wait was joined.
+func (r *Recording) uncorrectedInput(metric string) string {
+	d := r.Header.Distortion
+	if d == nil || d.UncorrectedCalls == 0 || r.Header.TimeScale == 1 || !readsLatency(metric) {
+		return ""
+	}
+	return fmt.Sprintf("not judged: %d upstream calls named no load request (the service does not forward %s), so latencies at time scale %g are not corrected; forward the header, or run at time scale 1",
+		d.UncorrectedCalls, contract.HeaderRequestID, r.Header.TimeScale)
+}
+
+// readsLatency reports whether a metric is computed from request
+// latencies, which the time scale's correction rescales.
+func readsLatency(metric string) bool {
+	return strings.HasPrefix(metric, "latency_") || strings.HasPrefix(metric, "response_time_")
 }

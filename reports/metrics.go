@@ -370,6 +370,9 @@ func (r *Recording) metric(th scenarios.Threshold, c scenarios.Condition) (float
 	if why := r.missingInput(r.span(q)); why != "" {
 		return 0, false, errors.New(why)
 	}
+	if why := r.uncorrectedInput(th.Metric); why != "" {
+		return 0, false, errors.New(why)
+	}
 	v, ok := r.value(q, c)
 	return v, ok, nil
 }

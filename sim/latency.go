@@ -192,7 +192,7 @@ func (p *play) noteUncorrected(d *recording.Distortion) {
 	d.UncorrectedCalls = p.noID.Load() + p.waits.pending()
 	if d.UncorrectedCalls > 0 {
 		p.warnings = append(p.warnings, fmt.Sprintf("%d upstream calls named no load request (the service does not forward %s): "+
-			"their waits could not be scaled by the time scale %g, so those requests' latencies are not corrected; forward the header, or run at time scale 1",
+			"their waits could not be scaled by the time scale %g, so those requests' latencies are not corrected and latency thresholds are not judged; forward the header, or run at time scale 1",
 			d.UncorrectedCalls, contract.HeaderRequestID, p.k))
 	}
 }
