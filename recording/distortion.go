@@ -57,6 +57,19 @@ type Distortion struct {
 	TimerLatenessP99 time.Duration `json:"timer_lateness_p99_ns"`
 	TimerLatenessMax time.Duration `json:"timer_lateness_max_ns"`
 
+	// SendLagP99 is how late the load generator sent requests after their
+	// due time by the rate pattern, p99, in scenario time: a late request
+	// reaches the breaker at a moment the scenario does not say.
+	SendLagP99 time.Duration `json:"send_lag_p99_ns"`
+	// BreakerLatenessMax is how late the breaker turned half-open, at
+	// most, after the first request due past its reset timeout (gobreaker
+	// has no timer: an open breaker turns half-open when a request finds
+	// its timeout expired), in scenario time, over BreakerTimers such
+	// transitions. Measured for the built-in assistant in process with
+	// one replica, whose transitions are exact; zero otherwise.
+	BreakerLatenessMax time.Duration `json:"breaker_lateness_max_ns,omitempty"`
+	BreakerTimers      int           `json:"breaker_timers,omitempty"`
+
 	// UncorrectedCalls counts, for an external target at a time scale
 	// other than 1, the upstream calls the fake received that named no
 	// load request (the service did not forward X-Request-Id): their

@@ -73,8 +73,14 @@ func distortionMarkdown(b *bytes.Buffer, h *recording.Header) {
 	fmt.Fprintf(b, "| upstream calls timed out by contention | %d of %d | ≤ %g%% |\n",
 		d.ContentionTimeouts, d.UpstreamCalls, 100*recording.MaxContentionTimeoutShare)
 	fmt.Fprintf(b, "| upstream slowdown over the planned delay | %+.1f%% | ≤ %g%% |\n", 100*d.UpstreamSlowdown, 100*recording.MaxUpstreamSlowdown)
-	fmt.Fprintf(b, "| timer lateness p99 (scenario time) | %v (max %v) | ≤ %v |\n\n",
+	fmt.Fprintf(b, "| timer lateness p99 (scenario time) | %v (max %v) | ≤ %v |\n",
 		d.TimerLatenessP99.Round(time.Millisecond), d.TimerLatenessMax.Round(time.Millisecond), d.Tolerance)
+	fmt.Fprintf(b, "| send lag of the load generator p99 (scenario time) | %v | ≤ %v |\n", d.SendLagP99.Round(time.Millisecond), d.Tolerance)
+	if d.BreakerTimers > 0 {
+		fmt.Fprintf(b, "| breaker turned half-open late, worst of %d (scenario time) | %v | ≤ %v |\n",
+			d.BreakerTimers, d.BreakerLatenessMax.Round(time.Millisecond), d.Tolerance)
+	}
+	b.WriteString("\n")
 	if d.UncorrectedCalls > 0 {
 		fmt.Fprintf(b, "> [!WARNING]\n> %d upstream calls named no load request: the service does not forward `X-Request-Id`, so their waits could not be scaled by the time scale, and the latencies of the requests that made them are not corrected for the compression: latency thresholds (`latency_*`, `response_time_*`) were not judged, and the report cannot pass them. Forward the header, or run at time scale 1.\n\n", d.UncorrectedCalls)
 	}

@@ -81,10 +81,11 @@ func TestDistortedRunIsNeverAPass(t *testing.T) {
 				t.Fatal(err)
 			}
 			for metric, want := range map[string]float64{
-				"timer_lateness_p99":  tc.d.TimerLatenessP99.Seconds(),
-				"contention_timeouts": float64(tc.d.ContentionTimeouts),
-				"upstream_slowdown":   tc.d.UpstreamSlowdown,
-				"achieved_rate_ratio": tc.d.AchievedRateRatio,
+				"timer_lateness_p99":   tc.d.TimerLatenessP99.Seconds(),
+				"breaker_lateness_max": tc.d.BreakerLatenessMax.Seconds(),
+				"contention_timeouts":  float64(tc.d.ContentionTimeouts),
+				"upstream_slowdown":    tc.d.UpstreamSlowdown,
+				"achieved_rate_ratio":  tc.d.AchievedRateRatio,
 			} {
 				th, err := scenarios.ParseThreshold(metric, []string{">= 0"})
 				if err != nil {

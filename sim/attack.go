@@ -38,11 +38,25 @@ func (p *play) attack() {
 
 	p.t0 = time.Now()
 	p.fake.StartTimeline(p.t0)
-	p.meter.start()
+	if name := p.timedBreaker(); name != "" {
+		p.meter.timeBreaker(name, p.scaled.Breaker.ResetTimeout.D())
+	}
+	p.meter.start(p.t0, p.pacer)
 	p.stopFlushes = flushAtPhaseEnds(p.rec, p.header.Phases, p.t0, p.k)
 	p.watch()
 	p.results = p.atk.Attack(newTargeter(ep.QueryURLs, src, &requestIDs{}), p.pacer, p.pacer.Duration()+time.Millisecond, p.sc.Name)
 	p.progressDone = p.startProgress(p.sc, &p.header, p.k, p.t0, p.hist, &p.stats)
+}
+
+// timedBreaker names the breaker whose open→half-open lateness the
+// distortion meter can measure, or "": the built-in assistant's first
+// breaker (every request reaches it first), in process with one replica,
+// where transitions are exact.
+func (p *play) timedBreaker() string {
+	if p.external || p.replicas > 1 || !p.sc.Breaker.Enabled || len(p.header.Breakers) == 0 {
+		return ""
+	}
+	return p.header.Breakers[0]
 }
 
 // watch runs the target's watcher until the load ends; if it reports a

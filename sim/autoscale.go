@@ -21,8 +21,15 @@ const MaxAutoTimeScale = 100
 // first.
 var autoLadder = []float64{1, 2, 5, 10, 15, 20, 25, 35, 50, 75, MaxAutoTimeScale}
 
-// calibrationReal is how long, in real time, one calibration probe plays.
-const calibrationReal = 700 * time.Millisecond
+// calibrationReal is how long, in real time, one calibration probe plays
+// while bisecting; confirmReal how long the probe that confirms the choice
+// plays. A short probe can miss what a longer run meets (a garbage
+// collection, the recorder's flushes, a neighbour's burst), so the choice
+// must also hold for a probe three times as long, or it steps down.
+const (
+	calibrationReal = 700 * time.Millisecond
+	confirmReal     = 3 * calibrationReal
+)
 
 // autoHeadroom is the share of each distortion limit a calibration probe
 // may use: the probe is short and the full run meets more (garbage
@@ -56,6 +63,8 @@ type Probe struct {
 	Distortion *recording.Distortion
 	// Limit names the check that was beyond its (headroom) limit.
 	Limit string
+	// Confirm marks a longer probe that confirms a bisection's choice.
+	Confirm bool
 }
 
 // AutoTimeScale measures what this machine can take and returns the
@@ -63,7 +72,9 @@ type Probe struct {
 // (see recording.Distortion). It plays short calibration probes of sc's
 // busiest phase over loopback at candidate scales (cfg.Parallel copies at
 // once) and picks the fastest whose every check stays within half its
-// limit: a probe lasts under a second, and the full run meets more. The
+// limit: a probe lasts under a second, and the full run meets more. A
+// probe three times as long must confirm the choice, or the next slower
+// scale is confirmed in turn. The
 // scale is never above what CheckTimeScale allows for sc, nor one
 // cfg.Accept refuses.
 func AutoTimeScale(ctx context.Context, sc *scenarios.Scenario, cfg AutoConfig, opts ...Option) (*AutoChoice, error) {
@@ -83,28 +94,41 @@ func AutoTimeScale(ctx context.Context, sc *scenarios.Scenario, cfg AutoConfig, 
 	}
 	probeSc, phase := calibrationScenario(sc)
 	choice := &AutoChoice{}
-	probe := func(k float64) (bool, error) {
-		p, err := runProbe(ctx, probeSc, k, parallel, opts)
+	probe := func(k float64, real time.Duration) (bool, error) {
+		p, err := runProbe(ctx, probeSc, k, real, parallel, opts)
 		if err == nil {
 			err = ctx.Err() // an interrupted probe judges nothing
 		}
 		if err != nil {
 			return false, err
 		}
+		p.Confirm = real == confirmReal
 		choice.Probes = append(choice.Probes, p)
 		return p.Honest, nil
 	}
-	// Bisect the ladder for the fastest honest scale; scale 1 is honest
-	// by definition (nothing is compressed).
+	k, err := chooseScale(ladder, probe)
+	if err != nil {
+		return nil, err
+	}
+	choice.Scale = k
+	choice.Why = choice.explain(phase, parallel, ladder[len(ladder)-1])
+	return choice, nil
+}
+
+// chooseScale bisects ladder (slowest first) for the fastest scale whose
+// short probe is honest, then confirms it with a long probe, stepping down
+// until one holds. Scale 1 is honest by definition (nothing is
+// compressed) and is never probed.
+func chooseScale(ladder []float64, probe func(k float64, real time.Duration) (bool, error)) (float64, error) {
 	lo, hi := 0, len(ladder)-1
 	if ladder[0] != 1 {
 		lo = -1
 	}
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
-		ok, err := probe(ladder[mid])
+		ok, err := probe(ladder[mid], calibrationReal)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		if ok {
 			lo = mid
@@ -112,13 +136,16 @@ func AutoTimeScale(ctx context.Context, sc *scenarios.Scenario, cfg AutoConfig, 
 			hi = mid - 1
 		}
 	}
-	if lo < 0 {
-		choice.Scale = 1
-	} else {
-		choice.Scale = ladder[lo]
+	for ; lo >= 0 && ladder[lo] > 1; lo-- {
+		ok, err := probe(ladder[lo], confirmReal)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return ladder[lo], nil
+		}
 	}
-	choice.Why = choice.explain(phase, parallel, ladder[len(ladder)-1])
-	return choice, nil
+	return 1, nil
 }
 
 // explain says in one sentence why the choice was made.
@@ -129,8 +156,16 @@ func (c *AutoChoice) explain(phase string, parallel int, top float64) string {
 	if parallel > 1 {
 		runs = fmt.Sprintf("%d runs at once", parallel)
 	}
-	var honest, distorted []string
+	var honest, distorted, confirmed, unconfirmed []string
 	for _, p := range c.Probes {
+		switch {
+		case p.Confirm && p.Honest:
+			confirmed = append(confirmed, fmt.Sprintf("%g", p.Scale))
+			continue
+		case p.Confirm:
+			unconfirmed = append(unconfirmed, fmt.Sprintf("%g (%s)", p.Scale, p.Limit))
+			continue
+		}
 		if p.Honest {
 			honest = append(honest, fmt.Sprintf("%g", p.Scale))
 		} else {
@@ -146,6 +181,13 @@ func (c *AutoChoice) explain(phase string, parallel int, top float64) string {
 			b.WriteString(" and")
 		}
 		fmt.Fprintf(&b, " was distorted at %s", strings.Join(distorted, ", "))
+	}
+	long := fmt.Sprintf("%.1f s", confirmReal.Seconds())
+	if len(unconfirmed) > 0 {
+		fmt.Fprintf(&b, "; a %s probe was distorted at %s", long, strings.Join(unconfirmed, ", "))
+	}
+	if len(confirmed) > 0 {
+		fmt.Fprintf(&b, "; a %s probe confirmed %s", long, confirmed[0])
 	}
 	if c.Scale == top {
 		fmt.Fprintf(&b, "; %g is the most the scenario's durations allow", top)
@@ -184,12 +226,12 @@ func peakRate(r scenarios.RateSpec) float64 {
 	return r.Rate.PerSecond()
 }
 
-// runProbe plays parallel copies of sc at scale k for calibrationReal,
+// runProbe plays parallel copies of sc at scale k for real time real,
 // recording into a scratch folder it removes, and judges them with half the
 // distortion limits.
-func runProbe(ctx context.Context, sc *scenarios.Scenario, k float64, parallel int, opts []Option) (Probe, error) {
+func runProbe(ctx context.Context, sc *scenarios.Scenario, k float64, real time.Duration, parallel int, opts []Option) (Probe, error) {
 	c := sc.Scaled(1)
-	c.Phases[0].Duration = scenarios.Duration(time.Duration(float64(calibrationReal) * k))
+	c.Phases[0].Duration = scenarios.Duration(time.Duration(float64(real) * k))
 	// Probes record into a scratch folder, as the real run will: the
 	// recorder's CPU (a few hundred microseconds per request) is part of
 	// what the machine must keep up with.
@@ -237,6 +279,10 @@ func beyondHeadroom(d *recording.Distortion) string {
 		return fmt.Sprintf("upstream %.0f%% slower than planned", 100*d.UpstreamSlowdown)
 	case d.TimerLatenessP99 > time.Duration(float64(d.Tolerance)*autoHeadroom):
 		return fmt.Sprintf("timers %v late", d.TimerLatenessP99.Round(time.Millisecond))
+	case d.SendLagP99 > time.Duration(float64(d.Tolerance)*autoHeadroom):
+		return fmt.Sprintf("requests sent %v late", d.SendLagP99.Round(time.Millisecond))
+	case d.BreakerLatenessMax > time.Duration(float64(d.Tolerance)*autoHeadroom):
+		return fmt.Sprintf("breaker half-open %v late", d.BreakerLatenessMax.Round(time.Millisecond))
 	}
 	return ""
 }

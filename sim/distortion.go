@@ -2,10 +2,12 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
 
+	"brownout/contract"
 	"brownout/faults"
 	"brownout/recording"
 	"brownout/scenarios"
@@ -58,6 +60,16 @@ type distortionMeter struct {
 	waitSum    time.Duration
 	planSum    time.Duration
 	sent       map[string]int64 // phase -> requests sent in it
+	lags       samples          // real send lag of each request
+
+	// the breaker whose open→half-open lateness is measured ("" when it
+	// cannot be: see timeBreaker), and what that needs
+	t0       time.Time
+	pacer    *PhasePacer
+	reset    time.Duration // real
+	timed    string
+	opened   time.Time       // its last transition to open
+	halfLate []time.Duration // real, one per open→half-open transition
 
 	probe     *timerProbe
 	probeStop chan struct{}
@@ -86,8 +98,12 @@ func newDistortionMeter(real *scenarios.Scenario, k float64, probe bool) *distor
 	return m
 }
 
-// start starts the timer probe.
-func (m *distortionMeter) start() {
+// start starts the timer probe of a run whose clock started at t0 and
+// whose requests are due by pacer.
+func (m *distortionMeter) start(t0 time.Time, pacer *PhasePacer) {
+	m.mu.Lock()
+	m.t0, m.pacer = t0, pacer
+	m.mu.Unlock()
 	if m.probe == nil {
 		return
 	}
@@ -104,11 +120,60 @@ func (m *distortionMeter) stop() {
 	}
 }
 
-// request counts a request sent in phase.
-func (m *distortionMeter) request(phase string) {
+// request counts a request sent in phase, lag (real time) after it was
+// due.
+func (m *distortionMeter) request(phase string, lag time.Duration) {
 	m.mu.Lock()
 	m.sent[phase]++
+	m.lags.add(lag)
 	m.mu.Unlock()
+}
+
+// timeBreaker makes the meter measure the open→half-open lateness of the
+// named breaker, whose reset timeout is reset (real time). Call it before
+// start, and only for a breaker every request reaches first and whose
+// transitions are seen exactly (in process, one replica): its half-open
+// transition happens when the first request after the reset timeout
+// reaches it, so that request's due time says when it should have.
+func (m *distortionMeter) timeBreaker(name string, reset time.Duration) {
+	m.timed, m.reset = name, reset
+}
+
+// transition notes a transition of a breaker; it runs under the breaker's
+// lock, so it only computes.
+func (m *distortionMeter) transition(tr Transition) {
+	if m.timed == "" || tr.Breaker != m.timed || tr.Resolution != 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case tr.To == contract.StateOpen:
+		m.opened = tr.At
+	case tr.From == contract.StateOpen && tr.To == contract.StateHalfOpen && !m.opened.IsZero() && m.pacer != nil:
+		if late, ok := halfOpenLateness(m.pacer, m.t0, m.opened.Add(m.reset), tr.At); ok {
+			m.halfLate = append(m.halfLate, late)
+		}
+	}
+}
+
+// halfOpenLateness is how late a breaker that could turn half-open at
+// expiry did so at at, when requests are due by pacer from t0: it should
+// have turned when the first request due at or after expiry reached it.
+// False when no request was due after expiry.
+func halfOpenLateness(pacer *PhasePacer, t0, expiry, at time.Time) (time.Duration, bool) {
+	if expiry.Before(t0) {
+		expiry = t0
+	}
+	if expiry.Sub(t0) >= pacer.total {
+		return 0, false
+	}
+	n := math.Ceil(pacer.expected(expiry.Sub(t0))) - 1
+	due := t0.Add(pacer.Due(uint64(max(n, 0))))
+	if due.Before(expiry) {
+		due = expiry
+	}
+	return max(at.Sub(due), 0), true
 }
 
 // clientSide records the assistant's side of upstream call id.
@@ -200,6 +265,11 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 		p99, mx := m.probe.lateness()
 		d.TimerLatenessP99, d.TimerLatenessMax = toScenario(p99), toScenario(mx)
 	}
+	d.SendLagP99 = toScenario(m.lags.quantile(0.99))
+	d.BreakerTimers = len(m.halfLate)
+	if len(m.halfLate) > 0 {
+		d.BreakerLatenessMax = toScenario(slices.Max(m.halfLate))
+	}
 
 	if m.k <= 1 {
 		// Nothing is compressed: the run is as honest as this machine
@@ -218,6 +288,14 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 		d.Reasons = append(d.Reasons, fmt.Sprintf("upstream calls took %.0f%% longer than the fake planned (limit %.0f%%): this machine's own overhead, scaled up %g times",
 			100*d.UpstreamSlowdown, 100*recording.MaxUpstreamSlowdown, m.k))
 	}
+	if d.SendLagP99 > d.Tolerance {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("the load generator sent requests %v late (p99, scenario time), more than the %v tolerance: requests did not arrive when the scenario says",
+			d.SendLagP99.Round(time.Millisecond), d.Tolerance))
+	}
+	if d.BreakerLatenessMax > d.Tolerance {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("the breaker turned half-open up to %v after the first request due past its reset timeout (scenario time), more than the %v tolerance",
+			d.BreakerLatenessMax.Round(time.Millisecond), d.Tolerance))
+	}
 	if d.TimerLatenessP99 > d.Tolerance {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("timers fired %v late (p99, scenario time), more than the %v tolerance (a tenth of the shortest breaker, timeout or phase duration)",
 			d.TimerLatenessP99.Round(time.Millisecond), d.Tolerance))
@@ -227,36 +305,26 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 }
 
 // timerProbe measures how late timers fire on this machine while the run
-// plays: the breaker's reset timeout, the call timeout and the fake's
-// delays are all timers, and a timer that fires 2 ms late at time scale 50
-// is 100 ms late in scenario time.
+// plays: the call timeout, the client timeout and the fake's delays are
+// all timers, and a timer that fires 2 ms late at time scale 50 is 100 ms
+// late in scenario time.
 type timerProbe struct {
 	mu   sync.Mutex
-	late []time.Duration
+	late samples
 }
-
-// maxProbeSamples bounds the probe's memory; later samples replace
-// earlier ones in turn.
-const maxProbeSamples = 1 << 17
 
 func (p *timerProbe) run(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTimer(every)
 	defer t.Stop()
 	due := time.Now().Add(every)
-	n := 0
 	for {
 		select {
 		case <-t.C:
 			now := time.Now()
 			p.mu.Lock()
-			if len(p.late) < maxProbeSamples {
-				p.late = append(p.late, now.Sub(due))
-			} else {
-				p.late[n%maxProbeSamples] = now.Sub(due)
-			}
+			p.late.add(now.Sub(due))
 			p.mu.Unlock()
-			n++
 			due = now.Add(every)
 			t.Reset(every)
 		case <-stop:
@@ -268,11 +336,38 @@ func (p *timerProbe) run(every time.Duration, stop <-chan struct{}, done chan<- 
 // lateness returns the 99th percentile and the maximum lateness seen.
 func (p *timerProbe) lateness() (p99, mx time.Duration) {
 	p.mu.Lock()
-	s := slices.Clone(p.late)
-	p.mu.Unlock()
-	if len(s) == 0 {
-		return 0, 0
+	defer p.mu.Unlock()
+	return p.late.quantile(0.99), p.late.max
+}
+
+// maxSamples bounds the memory of a samples; later samples replace
+// earlier ones in turn, so a long run keeps its last maxSamples.
+const maxSamples = 1 << 17
+
+// samples keeps durations for a percentile, and the largest of all.
+type samples struct {
+	s   []time.Duration
+	n   int
+	max time.Duration
+}
+
+func (s *samples) add(d time.Duration) {
+	if len(s.s) < maxSamples {
+		s.s = append(s.s, d)
+	} else {
+		s.s[s.n%maxSamples] = d
 	}
-	slices.Sort(s)
-	return s[(len(s)*99)/100], s[len(s)-1]
+	s.n++
+	s.max = max(s.max, d)
+}
+
+// quantile returns the nearest-rank q-quantile of the kept samples, 0
+// when there are none.
+func (s *samples) quantile(q float64) time.Duration {
+	if len(s.s) == 0 {
+		return 0
+	}
+	c := slices.Clone(s.s)
+	slices.Sort(c)
+	return c[int(float64(len(c))*q)]
 }

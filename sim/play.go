@@ -218,6 +218,7 @@ func (p *play) describeTarget(ep Endpoints) error {
 // transition records a breaker transition reported by the target.
 func (p *play) transition(tr Transition) {
 	p.hist.add(tr)
+	p.meter.transition(tr)
 	if p.rec != nil {
 		p.rec.Transition(recording.Transition{T: p.toScenario(tr.At.Sub(p.t0)), Resolution: p.toScenario(tr.Resolution),
 			Breaker: tr.Breaker, Replica: p.replicaField(tr.Replica), From: tr.From, To: tr.To})

@@ -41,13 +41,14 @@ func (p *play) record(res *vegeta.Result) {
 	}
 	latency := scenarioLatency(res.Latency, simulatedWait(res, p.waits, p.scaled.Load.Timeout.D()), p.k)
 	start := p.toScenario(res.Timestamp.Sub(p.t0))
-	p.meter.request(p.header.PhaseAt(start))
+	due := p.pacer.Due(res.Seq)
+	p.meter.request(p.header.PhaseAt(start), res.Timestamp.Sub(p.t0)-due)
 	if p.rec == nil {
 		return
 	}
 	answered, replica := res.Timestamp.Add(res.Latency), p.replicaOfURL[res.URL]
 	r := recording.Request{
-		Seq: res.Seq + 1, T: start, Intended: p.toScenario(p.pacer.Due(res.Seq)), Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
+		Seq: res.Seq + 1, T: start, Intended: p.toScenario(due), Latency: latency, RealLatency: realLatency(res.Latency, p.k), Status: int(res.Code),
 		Outcome: out, Reason: reason, Phase: p.header.PhaseAt(start), Error: why, Replica: p.replicaField(replica),
 	}
 	write := func() {

@@ -216,6 +216,12 @@ func TestHardOutageVirtualTime(t *testing.T) {
 		t.Errorf("%d requests, want %d±2", n, want)
 	}
 	checkBreakerInvariants(t, sc, lr, true)
+	// In virtual time every request is sent when due and the breaker turns
+	// half-open on the first one past its reset timeout: both checks read
+	// (within the pacer's 0.1 µs rounding) zero.
+	if d := res.Distortion; d.BreakerTimers < 1 || d.BreakerLatenessMax > time.Microsecond || d.SendLagP99 > time.Microsecond || d.Distorted {
+		t.Errorf("distortion %+v: want at least one half-open transition timed, all on time", *d)
+	}
 	// One replica: no record carries a replica (the files are as before).
 	for _, r := range lr.requests {
 		if r.Replica != 0 {
