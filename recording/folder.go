@@ -82,9 +82,28 @@ func lockDir(dir string) (*flock.Flock, error) {
 	return l, nil
 }
 
-// clearEarlier refuses or clears a folder that holds an earlier run, and
-// removes derived outputs whatever the folder held.
-func clearEarlier(dir string, cfg *createConfig) error {
+// Check reports, before any work, whether Create would refuse dir with
+// opts: another process is writing into it (ErrLocked), or it holds an
+// earlier run and Replace is not among opts (ErrExists). Create checks
+// again; Check lets a command refuse before it spends time calibrating.
+func Check(dir string, opts ...CreateOption) error {
+	var cfg createConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, LockFile)); err == nil {
+		l, err := lockDir(dir)
+		if err != nil {
+			return err
+		}
+		l.Close()
+	}
+	return refuseEarlier(dir, &cfg)
+}
+
+// refuseEarlier returns an error wrapping ErrExists when dir holds an
+// earlier run and cfg does not allow replacing it.
+func refuseEarlier(dir string, cfg *createConfig) error {
 	b, err := os.ReadFile(filepath.Join(dir, HeaderFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -100,6 +119,15 @@ func clearEarlier(dir string, cfg *createConfig) error {
 			what = fmt.Sprintf(" (%s, started %s)", h.Scenario, h.StartedAt.Format(time.RFC3339))
 		}
 		return fmt.Errorf("recording: %s: %w%s", dir, ErrExists, what)
+	}
+	return nil
+}
+
+// clearEarlier refuses or clears a folder that holds an earlier run, and
+// removes derived outputs whatever the folder held.
+func clearEarlier(dir string, cfg *createConfig) error {
+	if err := refuseEarlier(dir, cfg); err != nil {
+		return err
 	}
 	names := append([]string{HeaderFile, RequestsFile, TransitionsFile, UpstreamFile, VegetaFile, HeaderFile + ".tmp"}, cfg.derived...)
 	for _, name := range names {

@@ -143,3 +143,31 @@ func TestAbortLeavesIncompleteHeader(t *testing.T) {
 		t.Error("the aborted run's record was not kept")
 	}
 }
+
+// TestCheckSaysWhatCreateWould: Check refuses what Create would refuse,
+// without touching the folder.
+func TestCheckSaysWhatCreateWould(t *testing.T) {
+	dir := t.TempDir()
+	if err := Check(dir); err != nil {
+		t.Fatalf("empty folder: %v", err)
+	}
+	w, err := Create(dir, Header{Scenario: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(dir, Replace()); !errors.Is(err, ErrLocked) {
+		t.Errorf("while a run writes: err = %v, want ErrLocked", err)
+	}
+	if err := w.Close(time.Second, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(dir); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "first") {
+		t.Errorf("earlier run: err = %v, want ErrExists naming it", err)
+	}
+	if err := Check(dir, Replace()); err != nil {
+		t.Errorf("earlier run with Replace: %v", err)
+	}
+	if h, err := ReadHeader(dir); err != nil || h.Scenario != "first" || !h.Complete {
+		t.Errorf("Check touched the run: %+v, %v", h, err)
+	}
+}

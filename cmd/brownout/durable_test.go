@@ -133,10 +133,14 @@ func TestKilledRunKeepsItsRecordsAndReportSaysIncomplete(t *testing.T) {
 		t.Errorf("junit.xml lacks the errored incomplete case")
 	}
 
-	// The folder now holds a run: a new one is refused without --force.
-	code, _, stderr = runCmd(t, run, "run", path, "--out", out, "--quiet")
-	if code != exitUsage || !strings.Contains(stderr, "holds an earlier run") || !strings.Contains(stderr, "--force") {
-		t.Errorf("run into a folder with an earlier run: exit %d, stderr:\n%s\nwant exit %d, a refusal naming --force", code, stderr, exitUsage)
+	// The folder now holds a run: a new one is refused without --force,
+	// before it calibrates or says it is playing.
+	for _, scale := range []string{"1", "auto"} {
+		code, _, stderr = runCmd(t, run, "run", path, "--out", out, "--quiet", "--time-scale", scale)
+		if code != exitUsage || !strings.Contains(stderr, "holds an earlier run") || !strings.Contains(stderr, "--force") ||
+			strings.Contains(stderr, "playing") || strings.Contains(stderr, "calibrating") {
+			t.Errorf("time scale %s: run into a folder with an earlier run: exit %d, stderr:\n%s\nwant exit %d, only a refusal naming --force", scale, code, stderr, exitUsage)
+		}
 	}
 }
 

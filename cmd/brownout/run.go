@@ -172,6 +172,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
 	}
+	recOpts := []recording.CreateOption{recording.Derived(reports.OutputFiles...)}
+	if force {
+		recOpts = append(recOpts, recording.Replace())
+	}
+	// Refuse an occupied folder before calibrating or saying "playing".
+	if code, refused := refuseFolder(stderr, recording.Check(out, recOpts...)); refused {
+		return code
+	}
 	if err := checkRedis(ctx, redisURLOf(sc, nil)); err != nil {
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
 		return exitUsage
@@ -184,10 +192,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if k, code = chooseTimeScale(ctx, "run", sc, sim.AutoConfig{}, stderr); code != exitOK {
 			return code
 		}
-	}
-	recOpts := []recording.CreateOption{recording.Derived(reports.OutputFiles...)}
-	if force {
-		recOpts = append(recOpts, recording.Replace())
 	}
 	opts := []sim.Option{sim.WithOutDir(out), sim.WithTimeScale(k), sim.WithVersion(version()), sim.WithRecordingOptions(recOpts...)}
 	targetOpts, err := tf.options(k)
@@ -202,14 +206,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "brownout: playing %s (%v of scenario time at time scale %g, about %v) into %s\n",
 		sc.Name, sc.TotalDuration(), k, (time.Duration(float64(sc.TotalDuration()) / k)).Round(time.Second), out)
 	res, err := sim.Run(ctx, sc, opts...)
-	switch {
-	case errors.Is(err, recording.ErrExists):
-		fmt.Fprintf(stderr, "brownout run: %v\nbrownout run: use --force to replace it, or --out to choose another folder\n", err)
-		return exitUsage
-	case errors.Is(err, recording.ErrLocked):
-		fmt.Fprintf(stderr, "brownout run: %v\n", err)
-		return exitUsage
-	case err != nil:
+	if code, refused := refuseFolder(stderr, err); refused {
+		return code
+	}
+	if err != nil {
 		// A run that could not be set up or played has no verdict: exit 1
 		// is kept for a failed threshold, so CI can tell the two apart.
 		fmt.Fprintf(stderr, "brownout run: %v\n", err)
@@ -219,6 +219,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "brownout run: warning: %s\n", w)
 	}
 	return renderReport(ctx, res.Dir, res.Interrupted, stdout, stderr)
+}
+
+// refuseFolder prints why a run folder was refused (an earlier run in it,
+// or another run writing into it) and returns the exit code; refused is
+// false for any other error.
+func refuseFolder(stderr io.Writer, err error) (code int, refused bool) {
+	switch {
+	case errors.Is(err, recording.ErrExists):
+		fmt.Fprintf(stderr, "brownout run: %v\nbrownout run: use --force to replace it, or --out to choose another folder\n", err)
+		return exitUsage, true
+	case errors.Is(err, recording.ErrLocked):
+		fmt.Fprintf(stderr, "brownout run: %v\n", err)
+		return exitUsage, true
+	}
+	return 0, false
 }
 
 // chooseTimeScale measures this machine with sim.AutoTimeScale for sc as
