@@ -129,12 +129,14 @@ func plan(sc *scenarios.Scenario, g Grid, o *options) (*Result, []job, error) {
 	for ci, s := range g.Cells() {
 		c := Cell{Name: s.Name(), Settings: s, Dir: filepath.Join(o.outDir, CellsDir, s.Name()), Status: CellInterrupted}
 		for ri, seed := range res.Seeds {
-			csc, err := s.Apply(sc, seed)
+			csc, err := s.Apply(sc, seed) // its errors name the cell
 			if err == nil {
-				err = sim.CheckTimeScale(csc, o.scale)
+				if err = sim.CheckTimeScale(csc, o.scale); err != nil {
+					err = fmt.Errorf("cell %s: %w", c.Name, err)
+				}
 			}
 			if err != nil {
-				errs = append(errs, fmt.Errorf("cell %s: %w", c.Name, err))
+				errs = append(errs, err)
 				break
 			}
 			dir := c.Dir

@@ -271,12 +271,14 @@ func TestRunRefusesBadInput(t *testing.T) {
 		{"parallel 0", ok, []Option{WithOutDir(dir), WithParallel(0)}, "parallel 0"},
 		{"time scale too high for a cell", Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{100 * time.Millisecond}},
 			[]Option{WithOutDir(dir), WithTimeScale(20)}, "cell ft5-rt100ms: time scale 20 is too high"},
+		{"cell the scenario refuses", Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{10 * time.Second}, Windows: []time.Duration{time.Millisecond}},
+			[]Option{WithOutDir(dir)}, "cell ft5-rt10s-w1ms: "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Run(context.Background(), sc, tc.g, tc.opts...)
-			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want ErrInvalid saying %q", err, tc.want)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) || strings.Count(err.Error(), "cell ") > 1 {
+				t.Errorf("err = %v, want ErrInvalid saying %q, naming a cell at most once", err, tc.want)
 			}
 		})
 	}

@@ -122,6 +122,9 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.Changed("seed") {
 		sc.Seed = seed
 	}
+	for _, w := range sweepWarnings(sc, g.Cells()) {
+		fmt.Fprintf(stderr, "brownout sweep: %s\n", w)
+	}
 	if err := checkRedis(ctx, redisURLOf(sc, g.Stores)); err != nil {
 		return fail(exitUsage, err)
 	}

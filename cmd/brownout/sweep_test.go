@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"brownout/scenarios"
+	"brownout/sweep"
 )
 
 func TestCmdSweepSmallGrid(t *testing.T) {
@@ -91,5 +94,33 @@ func TestConfirmLongSweep(t *testing.T) {
 		if (err != nil) != tc.wantRefused {
 			t.Errorf("confirmLongSweep(%v, yes=%v, terminal=%v) = %v, want refused %v", tc.estimate, tc.yes, tc.terminal, err, tc.wantRefused)
 		}
+	}
+}
+
+// TestSweepWarnsOfWhatCellsAdd: a warning the grid's settings bring (the
+// ratio policy without a window) is printed once with the cells it
+// applies to; the scenario's own warnings come first, and a grid that
+// adds none prints none.
+func TestSweepWarnsOfWhatCellsAdd(t *testing.T) {
+	sc, err := scenarios.Builtin("hard-outage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := sweep.Grid{FailThresholds: []int{5}, ResetTimeouts: []time.Duration{10 * time.Second, 30 * time.Second},
+		Policies: []string{"consecutive", "ratio"}}
+	got := sweepWarnings(sc, g.Cells())
+	if len(got) != 1 || !strings.Contains(got[0], "W001") || !strings.Contains(got[0], "in 2 cells: ") ||
+		strings.Count(got[0], "ratio") < 2 || strings.Contains(got[0], "consecutive-") {
+		t.Errorf("warnings %q, want W001 once, for the two ratio cells", got)
+	}
+	g.Policies = []string{"consecutive"}
+	if got := sweepWarnings(sc, g.Cells()); len(got) != 0 {
+		t.Errorf("a grid that adds no warning: %q", got)
+	}
+	sc.Breaker.Policy = scenarios.PolicyRatio
+	sc.Breaker.Window = 0
+	got = sweepWarnings(sc, g.Cells())
+	if len(got) != 1 || !strings.Contains(got[0], "W001") || strings.Contains(got[0], " cells: ") {
+		t.Errorf("the scenario's own warning: %q, want it once, without cells", got)
 	}
 }

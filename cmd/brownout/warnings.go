@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"brownout/scenarios"
+	"brownout/sweep"
 )
 
 // strictHelp documents --strict the same way for validate and run.
@@ -44,4 +46,51 @@ func reportWarnings(w io.Writer, cmd string, ws []scenarios.Warning, strict bool
 		return true
 	}
 	return false
+}
+
+// sweepWarnings lists the scenario's own warnings, then each warning that
+// a sweep's cells add to them (a ratio-policy cell without a window, a
+// call timeout a cell sets at or above the load timeout), once, with the
+// cells it applies to: a warning on the file alone would miss what the
+// grid's settings bring.
+func sweepWarnings(sc *scenarios.Scenario, cells []sweep.Settings) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range currentWarnings(sc) {
+		out = append(out, w.String())
+		seen[w.Code+" "+w.Path] = true
+	}
+	type added struct {
+		w     scenarios.Warning
+		cells []string
+	}
+	var order []string
+	byKey := map[string]*added{}
+	for _, c := range cells {
+		csc, err := c.Apply(sc, sc.Seed)
+		if err != nil {
+			continue // the sweep refuses the cell with its reason
+		}
+		for _, w := range csc.Lint() {
+			if seen[w.Code+" "+w.Path] {
+				continue
+			}
+			key := w.Code + " " + w.Path + " " + w.Message
+			if byKey[key] == nil {
+				byKey[key] = &added{w: w}
+				order = append(order, key)
+			}
+			byKey[key].cells = append(byKey[key].cells, c.Name())
+		}
+	}
+	for _, key := range order {
+		a := byKey[key]
+		names := a.cells
+		more := ""
+		if len(names) > 4 {
+			names, more = names[:4], fmt.Sprintf(" and %d more", len(a.cells)-4)
+		}
+		out = append(out, fmt.Sprintf("%s (in %d %s: %s%s)", a.w, len(a.cells), plural(len(a.cells), "cell", "cells"), strings.Join(names, ", "), more))
+	}
+	return out
 }
