@@ -197,7 +197,8 @@ func (c *AutoChoice) explain(phase string, parallel int, top float64) string {
 
 // calibrationScenario returns a one-phase copy of sc's busiest phase (the
 // highest peak rate; among equals, the one with the fewest faults, whose
-// upstream calls show the machine's overhead best), and its name.
+// upstream calls show the machine's overhead best) at its peak rate, and
+// its name.
 func calibrationScenario(sc *scenarios.Scenario) (*scenarios.Scenario, string) {
 	c := sc.Scaled(1)
 	best := 0
@@ -209,6 +210,9 @@ func calibrationScenario(sc *scenarios.Scenario) (*scenarios.Scenario, string) {
 	}
 	p := c.Phases[best]
 	p.StartJitter, p.DurationDist = 0, nil
+	// A probe plays the phase's first second or so: a ramp or a sine would
+	// show only its start, so the probe plays the peak rate throughout.
+	p.Load.Rate = scenarios.RateSpec{Pattern: scenarios.PatternConstant, Rate: scenarios.Rate(peakRate(p.Load.Rate))}
 	c.Phases = []scenarios.Phase{p}
 	c.Thresholds = nil
 	c.Name = sc.Name + "-calibration"

@@ -25,6 +25,16 @@ func TestCalibrationScenarioPicksTheBusiestPhase(t *testing.T) {
 			t.Errorf("%s: calibrates phase %q (%d phases, thresholds %v), want %q alone", name, phase, len(c.Phases), c.Thresholds, want)
 		}
 	}
+	// A ramp is probed at its peak throughout: a probe plays only the
+	// phase's first second or so, which would be the ramp's quiet start.
+	sc, err := scenarios.Builtin("overload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, phase := calibrationScenario(sc)
+	if r := c.Phases[0].Load.Rate; phase != "ramp" || r.Pattern != scenarios.PatternConstant || r.Rate != 40 {
+		t.Errorf("overload: calibrates phase %q at %+v, want ramp at a constant 40/s", phase, r)
+	}
 }
 
 func TestBeyondHeadroom(t *testing.T) {
