@@ -70,6 +70,16 @@ type Distortion struct {
 	BreakerLatenessMax time.Duration `json:"breaker_lateness_max_ns,omitempty"`
 	BreakerTimers      int           `json:"breaker_timers,omitempty"`
 
+	// LocalWorkP99 is the p99 real latency of answers the service made
+	// without an upstream call (the breaker refused it): its own work,
+	// which time compression cannot shorten. LocalWorkShift is what that
+	// work weighs in scenario time beyond what it would at time scale 1,
+	// (K−1) × LocalWorkP99: how late, against the scaled timers, whatever
+	// follows it happens. A launched service with slow request handling
+	// shows here. Zero when no such answer was made.
+	LocalWorkP99   time.Duration `json:"local_work_p99_ns,omitempty"`
+	LocalWorkShift time.Duration `json:"local_work_shift_ns,omitempty"`
+
 	// UncorrectedCalls counts, for an external target at a time scale
 	// other than 1, the upstream calls the fake received that named no
 	// load request (the service did not forward X-Request-Id): their

@@ -76,6 +76,10 @@ func distortionMarkdown(b *bytes.Buffer, h *recording.Header) {
 	fmt.Fprintf(b, "| timer lateness p99 (scenario time) | %v (max %v) | ≤ %v |\n",
 		d.TimerLatenessP99.Round(time.Millisecond), d.TimerLatenessMax.Round(time.Millisecond), d.Tolerance)
 	fmt.Fprintf(b, "| send lag of the load generator p99 (scenario time) | %v | ≤ %v |\n", d.SendLagP99.Round(time.Millisecond), d.Tolerance)
+	if d.LocalWorkP99 > 0 {
+		fmt.Fprintf(b, "| own work on answers without an upstream call, p99 real × (K − 1) | %v (%v real) | ≤ %v |\n",
+			d.LocalWorkShift.Round(time.Millisecond), d.LocalWorkP99.Round(10*time.Microsecond), d.Tolerance)
+	}
 	if d.BreakerTimers > 0 {
 		fmt.Fprintf(b, "| breaker turned half-open late, worst of %d (scenario time) | %v | ≤ %v |\n",
 			d.BreakerTimers, d.BreakerLatenessMax.Round(time.Millisecond), d.Tolerance)

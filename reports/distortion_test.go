@@ -83,6 +83,7 @@ func TestDistortedRunIsNeverAPass(t *testing.T) {
 			for metric, want := range map[string]float64{
 				"timer_lateness_p99":   tc.d.TimerLatenessP99.Seconds(),
 				"breaker_lateness_max": tc.d.BreakerLatenessMax.Seconds(),
+				"local_work_shift":     tc.d.LocalWorkShift.Seconds(),
 				"contention_timeouts":  float64(tc.d.ContentionTimeouts),
 				"upstream_slowdown":    tc.d.UpstreamSlowdown,
 				"achieved_rate_ratio":  tc.d.AchievedRateRatio,

@@ -122,6 +122,7 @@ var metricDefs = map[string]metricDef{
 	"contention_timeouts":  fromDistortion(func(d *recording.Distortion) float64 { return float64(d.ContentionTimeouts) }),
 	"upstream_slowdown":    fromDistortion(func(d *recording.Distortion) float64 { return d.UpstreamSlowdown }),
 	"timer_lateness_p99":   fromDistortion(func(d *recording.Distortion) float64 { return d.TimerLatenessP99.Seconds() }),
+	"local_work_shift":     fromDistortion(func(d *recording.Distortion) float64 { return d.LocalWorkShift.Seconds() }),
 	"breaker_lateness_max": fromDistortion(func(d *recording.Distortion) float64 { return d.BreakerLatenessMax.Seconds() }),
 	"achieved_rate_ratio":  {family: famLoad, load: (*Recording).achievedValue},
 	"target_rps":           {family: famLoad, load: (*Recording).targetRPS},

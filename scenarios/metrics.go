@@ -77,6 +77,7 @@ var MetricTable = []MetricInfo{
 	{Name: "contention_timeouts", Unit: UnitCount, Scope: ScopeRun, Doc: "upstream calls that hit the call timeout although their planned delay was shorter"},
 	{Name: "upstream_slowdown", Unit: UnitRatio, Scope: ScopeRun, Doc: "how much longer completed upstream calls look in scenario time than the fake planned them"},
 	{Name: "timer_lateness_p99", Unit: UnitDuration, Scope: ScopeRun, Doc: "99th percentile of how late a probe timer fired, in scenario time"},
+	{Name: "local_work_shift", Unit: UnitDuration, Scope: ScopeRun, Doc: "what the service's own work (p99 of answers made without an upstream call) weighs in scenario time beyond time scale 1: (K−1) × its real time"},
 	{Name: "breaker_lateness_max", Unit: UnitDuration, Scope: ScopeRun, Doc: "how late, at most, the breaker turned half-open after the first request due past its reset timeout, in scenario time (built-in assistant in process, one replica; else 0)"},
 	{Name: "failures_before_all_open", Unit: UnitCount, Scope: ScopeRun, Doc: "failed upstream calls that arrived before every breaker of the run (each replica's) had opened once; never when one did not open"},
 

@@ -55,8 +55,8 @@ func TestEveryMetricParses(t *testing.T) {
 			t.Errorf("metric %s (%v): %v", name, u, err)
 		}
 	}
-	if len(Metrics) != 37 {
-		t.Errorf("%d metrics, want the 23 of the reports issue, the 6 time-compression checks, failures_before_all_open (replicas) and 7 of load shortfall (issue 11)", len(Metrics))
+	if len(Metrics) != 38 {
+		t.Errorf("%d metrics, want the 23 of the reports issue, the 7 time-compression checks, failures_before_all_open (replicas) and 7 of load shortfall (issue 11)", len(Metrics))
 	}
 }
 

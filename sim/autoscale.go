@@ -111,7 +111,7 @@ func AutoTimeScale(ctx context.Context, sc *scenarios.Scenario, cfg AutoConfig, 
 		return nil, err
 	}
 	choice.Scale = k
-	choice.Why = choice.explain(phase, parallel, ladder[len(ladder)-1])
+	choice.Why = choice.explain(phase, parallel, ladder[len(ladder)-1], cfg.Accept != nil)
 	return choice, nil
 }
 
@@ -149,7 +149,7 @@ func chooseScale(ladder []float64, probe func(k float64, real time.Duration) (bo
 }
 
 // explain says in one sentence why the choice was made.
-func (c *AutoChoice) explain(phase string, parallel int, top float64) string {
+func (c *AutoChoice) explain(phase string, parallel int, top float64, accepted bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "time scale %g", c.Scale)
 	runs := "a run"
@@ -190,7 +190,11 @@ func (c *AutoChoice) explain(phase string, parallel int, top float64) string {
 		fmt.Fprintf(&b, "; a %s probe confirmed %s", long, confirmed[0])
 	}
 	if c.Scale == top {
-		fmt.Fprintf(&b, "; %g is the most the scenario's durations allow", top)
+		allow := "the scenario's durations allow"
+		if accepted {
+			allow = "the scenario's durations and the caller (a sweep's cells) allow"
+		}
+		fmt.Fprintf(&b, "; %g is the most %s", top, allow)
 	}
 	return b.String()
 }
@@ -285,6 +289,8 @@ func beyondHeadroom(d *recording.Distortion) string {
 		return fmt.Sprintf("timers %v late", d.TimerLatenessP99.Round(time.Millisecond))
 	case d.SendLagP99 > time.Duration(float64(d.Tolerance)*autoHeadroom):
 		return fmt.Sprintf("requests sent %v late", d.SendLagP99.Round(time.Millisecond))
+	case d.LocalWorkShift > time.Duration(float64(d.Tolerance)*autoHeadroom):
+		return fmt.Sprintf("local work weighs %v", d.LocalWorkShift.Round(time.Millisecond))
 	case d.BreakerLatenessMax > time.Duration(float64(d.Tolerance)*autoHeadroom):
 		return fmt.Sprintf("breaker half-open %v late", d.BreakerLatenessMax.Round(time.Millisecond))
 	}

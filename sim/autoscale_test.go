@@ -54,6 +54,7 @@ func TestBeyondHeadroom(t *testing.T) {
 		{"timers", func(d *recording.Distortion) { d.TimerLatenessP99 = 600 * time.Millisecond }, "timers 600ms late"},
 		{"send lag", func(d *recording.Distortion) { d.SendLagP99 = 700 * time.Millisecond }, "requests sent 700ms late"},
 		{"breaker", func(d *recording.Distortion) { d.BreakerLatenessMax = 800 * time.Millisecond }, "breaker half-open 800ms late"},
+		{"local work", func(d *recording.Distortion) { d.LocalWorkShift = 900 * time.Millisecond }, "local work weighs 900ms"},
 	} {
 		d := ok
 		tc.edit(&d)

@@ -61,6 +61,7 @@ type distortionMeter struct {
 	planSum    time.Duration
 	sent       map[string]int64 // phase -> requests sent in it
 	lags       samples          // real send lag of each request
+	local      samples          // real latency of answers the breaker kept from the upstream
 
 	// the breaker whose open→half-open lateness is measured ("" when it
 	// cannot be: see timeBreaker), and what that needs
@@ -126,6 +127,14 @@ func (m *distortionMeter) request(phase string, lag time.Duration) {
 	m.mu.Lock()
 	m.sent[phase]++
 	m.lags.add(lag)
+	m.mu.Unlock()
+}
+
+// localWork records the real latency of an answer made without an
+// upstream call (the breaker refused it): the service's own work.
+func (m *distortionMeter) localWork(d time.Duration) {
+	m.mu.Lock()
+	m.local.add(d)
 	m.mu.Unlock()
 }
 
@@ -266,6 +275,8 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 		d.TimerLatenessP99, d.TimerLatenessMax = toScenario(p99), toScenario(mx)
 	}
 	d.SendLagP99 = toScenario(m.lags.quantile(0.99))
+	d.LocalWorkP99 = m.local.quantile(0.99)
+	d.LocalWorkShift = time.Duration(float64(d.LocalWorkP99) * (m.k - 1))
 	d.BreakerTimers = len(m.halfLate)
 	if len(m.halfLate) > 0 {
 		d.BreakerLatenessMax = toScenario(slices.Max(m.halfLate))
@@ -291,6 +302,10 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 	if d.SendLagP99 > d.Tolerance {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("the load generator sent requests %v late (p99, scenario time), more than the %v tolerance: requests did not arrive when the scenario says",
 			d.SendLagP99.Round(time.Millisecond), d.Tolerance))
+	}
+	if d.LocalWorkShift > d.Tolerance {
+		d.Reasons = append(d.Reasons, fmt.Sprintf("the service's own work (p99 %v of real time on an answer without an upstream call) is not compressed, so it weighs %v in scenario time, more than the %v tolerance: events after it happen late against the scaled timers",
+			d.LocalWorkP99.Round(10*time.Microsecond), d.LocalWorkShift.Round(time.Millisecond), d.Tolerance))
 	}
 	if d.BreakerLatenessMax > d.Tolerance {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("the breaker turned half-open up to %v after the first request due past its reset timeout (scenario time), more than the %v tolerance",

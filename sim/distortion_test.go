@@ -64,13 +64,15 @@ phases:
 	// Tolerance: a tenth of the 5 s call timeout, 500 ms of scenario time,
 	// 50 ms of real time at K=10.
 	for _, tc := range []struct {
-		name             string
-		lag, breakerLate time.Duration // real
-		want             string
+		name                    string
+		lag, breakerLate, local time.Duration // real
+		want                    string
 	}{
-		{"on time", time.Millisecond, 10 * time.Millisecond, ""},
-		{"requests late", 60 * time.Millisecond, 10 * time.Millisecond, "sent requests 600ms late"},
-		{"breaker late", time.Millisecond, 60 * time.Millisecond, "turned half-open up to 600ms after"},
+		{"on time", time.Millisecond, 10 * time.Millisecond, 5 * time.Millisecond, ""},
+		{"requests late", 60 * time.Millisecond, 10 * time.Millisecond, 5 * time.Millisecond, "sent requests 600ms late"},
+		{"breaker late", time.Millisecond, 60 * time.Millisecond, 5 * time.Millisecond, "turned half-open up to 600ms after"},
+		// 60 ms of real work weighs 9 × 60 ms more at K=10
+		{"slow local work", time.Millisecond, 10 * time.Millisecond, 60 * time.Millisecond, "weighs 540ms in scenario time"},
 	} {
 		m := newDistortionMeter(real, k, false)
 		m.timeBreaker("b", real.Breaker.ResetTimeout.D())
@@ -79,6 +81,7 @@ phases:
 		n := int(pacer.hitsAt)
 		for i := range n {
 			m.request("only", tc.lag*time.Duration(i%2)) // half the requests on time, half late
+			m.localWork(tc.local * time.Duration(i%2))
 		}
 		opened := t0.Add(time.Second)
 		m.transition(Transition{Breaker: "b", From: contract.StateClosed, To: contract.StateOpen, At: opened})
@@ -86,8 +89,10 @@ phases:
 		// 1 s + 1 s of reset timeout: a request is due at 2 s exactly.
 		m.transition(Transition{Breaker: "b", From: contract.StateOpen, To: contract.StateHalfOpen, At: t0.Add(2*time.Second + tc.breakerLate)})
 		d := m.finish(sc, h, pacer, pacer.Duration())
-		if d.BreakerTimers != 1 || d.BreakerLatenessMax.Round(time.Millisecond) != k*tc.breakerLate || d.SendLagP99 != k*tc.lag {
-			t.Errorf("%s: breaker %d × %v, send lag %v; want 1 × %v, %v", tc.name, d.BreakerTimers, d.BreakerLatenessMax, d.SendLagP99, k*tc.breakerLate, k*tc.lag)
+		if d.BreakerTimers != 1 || d.BreakerLatenessMax.Round(time.Millisecond) != k*tc.breakerLate || d.SendLagP99 != k*tc.lag ||
+			d.LocalWorkP99 != tc.local || d.LocalWorkShift != (k-1)*tc.local {
+			t.Errorf("%s: breaker %d × %v, send lag %v, local work %v (%v); want 1 × %v, %v, %v (%v)", tc.name, d.BreakerTimers, d.BreakerLatenessMax,
+				d.SendLagP99, d.LocalWorkP99, d.LocalWorkShift, k*tc.breakerLate, k*tc.lag, tc.local, (k-1)*tc.local)
 		}
 		if tc.want == "" {
 			if d.Distorted {

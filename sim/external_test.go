@@ -434,3 +434,25 @@ func TestUncorrectedLatencyIsSaid(t *testing.T) {
 		t.Errorf("built-in assistant: %d uncorrected calls, want 0 (it forwards the id)", in.Distortion.UncorrectedCalls)
 	}
 }
+
+// TestAutoCalibratesAgainstTheLaunchedService: given a launched service,
+// auto's probes play against it, not against the built-in assistant. The
+// Python service does not forward X-Request-Id, so the probes' upstream
+// calls are uncorrected, which only a probe against it can show.
+func TestAutoCalibratesAgainstTheLaunchedService(t *testing.T) {
+	sc := tinyOutage(t)
+	cfg := AutoConfig{Accept: func(k float64) bool { return k <= 2 }}
+	c, err := AutoTimeScale(context.Background(), sc, cfg, WithTarget(pythonCommand(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Probes) == 0 {
+		t.Fatalf("no probe played: %+v", c)
+	}
+	for _, p := range c.Probes {
+		if p.Distortion == nil || p.Distortion.UncorrectedCalls == 0 {
+			t.Errorf("probe at %g (confirm %v): %+v, want the Python service's uncorrected calls", p.Scale, p.Confirm, p.Distortion)
+		}
+	}
+	t.Log(c.Why)
+}

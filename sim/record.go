@@ -43,6 +43,11 @@ func (p *play) record(res *vegeta.Result) {
 	start := p.toScenario(res.Timestamp.Sub(p.t0))
 	due := p.pacer.Due(res.Seq)
 	p.meter.request(p.header.PhaseAt(start), res.Timestamp.Sub(p.t0)-due)
+	if reason.Canonical() == contract.ReasonCircuitOpen {
+		// The breaker refused the call: the answer is the service's own
+		// work alone, which time compression does not shorten.
+		p.meter.localWork(res.Latency)
+	}
 	if p.rec == nil {
 		return
 	}
