@@ -189,7 +189,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if k == 0 {
 		var code int
-		if k, code = chooseTimeScale(ctx, "run", sc, sim.AutoConfig{}, stderr); code != exitOK {
+		calib, err := tf.calibration()
+		if err != nil {
+			fmt.Fprintf(stderr, "brownout run: %v\n", err)
+			return exitUsage
+		}
+		if k, code = chooseTimeScale(ctx, "run", sc, sim.AutoConfig{}, stderr, calib...); code != exitOK {
 			return code
 		}
 	}
@@ -237,11 +242,16 @@ func refuseFolder(stderr io.Writer, err error) (code int, refused bool) {
 }
 
 // chooseTimeScale measures this machine with sim.AutoTimeScale for sc as
-// cfg says, prints the scale chosen and why, and returns it; on failure it
-// returns the exit code.
-func chooseTimeScale(ctx context.Context, cmd string, sc *scenarios.Scenario, cfg sim.AutoConfig, stderr io.Writer) (float64, int) {
-	fmt.Fprintf(stderr, "brownout: --time-scale auto: calibrating %s on this machine...\n", sc.Name)
-	choice, err := sim.AutoTimeScale(ctx, sc, cfg)
+// cfg says, playing against target (a launched service) when given,
+// prints the scale chosen and why, and returns it; on failure it returns
+// the exit code.
+func chooseTimeScale(ctx context.Context, cmd string, sc *scenarios.Scenario, cfg sim.AutoConfig, stderr io.Writer, target ...sim.Option) (float64, int) {
+	against := ""
+	if len(target) > 0 {
+		against = " against the launched service"
+	}
+	fmt.Fprintf(stderr, "brownout: --time-scale auto: calibrating %s on this machine%s...\n", sc.Name, against)
+	choice, err := sim.AutoTimeScale(ctx, sc, cfg, target...)
 	if err != nil {
 		fmt.Fprintf(stderr, "brownout %s: %v\n", cmd, err)
 		if ctx.Err() != nil {

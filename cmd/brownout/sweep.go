@@ -134,7 +134,11 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if k == 0 {
 		var code int
-		if k, code = chooseTimeScale(ctx, "sweep", sc, sim.AutoConfig{Parallel: parallel, Accept: sweep.CellsAccept(sc, g)}, stderr); code != exitOK {
+		calib, err := tf.calibration()
+		if err != nil {
+			return fail(exitUsage, err)
+		}
+		if k, code = chooseTimeScale(ctx, "sweep", sc, sim.AutoConfig{Parallel: parallel, Accept: sweep.CellsAccept(sc, g)}, stderr, calib...); code != exitOK {
 			return code
 		}
 	}

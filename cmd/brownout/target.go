@@ -88,3 +88,14 @@ func (f *targetFlags) options(scale float64) ([]sim.Option, error) {
 	}
 	return nil, nil
 }
+
+// calibration returns the options that make --time-scale auto calibrate
+// against the launched service itself rather than the built-in assistant:
+// a service's own work is not compressed, so its cost is part of what the
+// machine must keep up with. Nil without --target-cmd.
+func (f *targetFlags) calibration() ([]sim.Option, error) {
+	if f.cmd == "" {
+		return nil, nil
+	}
+	return f.options(1)
+}
