@@ -244,9 +244,20 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 		ContentionTimeouts: m.contention,
 		AchievedRateRatio:  1,
 	}
-	toScenario := func(x time.Duration) time.Duration { return time.Duration(float64(x) * m.k) }
-	// Achieved rate per phase, over the phases the run covered in full.
-	worst := ""
+	worst := m.achievedRate(d, h, pacer, covered)
+	m.timings(d)
+	if m.k > 1 {
+		// At K=1 nothing is compressed: the run is as honest as this
+		// machine can make it, whatever the figures.
+		d.Reasons = distortionReasons(d, m.k, worst)
+	}
+	d.Distorted = len(d.Reasons) > 0
+	return d
+}
+
+// achievedRate sets d's request counts and worst per-phase achieved rate,
+// over the phases the run covered in full, and returns that phase's name.
+func (m *distortionMeter) achievedRate(d *recording.Distortion, h *recording.Header, pacer *PhasePacer, covered time.Duration) (worst string) {
 	for _, p := range h.Phases {
 		from, to := time.Duration(float64(p.Start)/m.k), time.Duration(float64(p.End)/m.k)
 		if to > covered {
@@ -262,6 +273,12 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 			}
 		}
 	}
+	return worst
+}
+
+// timings sets d's timing figures, in scenario time.
+func (m *distortionMeter) timings(d *recording.Distortion) {
+	toScenario := func(x time.Duration) time.Duration { return time.Duration(float64(x) * m.k) }
 	if m.planSum > 0 {
 		// The machine's overhead on a call (HTTP, scheduling) is real time
 		// that the latency correction scales up with the planned delay:
@@ -281,42 +298,43 @@ func (m *distortionMeter) finish(sc *scenarios.Scenario, h *recording.Header, pa
 	if len(m.halfLate) > 0 {
 		d.BreakerLatenessMax = toScenario(slices.Max(m.halfLate))
 	}
+}
 
-	if m.k <= 1 {
-		// Nothing is compressed: the run is as honest as this machine
-		// can make it, whatever the figures.
-		return d
-	}
+// distortionReasons says, in words a user can act on, which of d's checks
+// of a run at time scale k are beyond their limits; worst is the phase of
+// the lowest achieved rate.
+func distortionReasons(d *recording.Distortion, k float64, worst string) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	if d.AchievedRateRatio < recording.MinAchievedRate {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("the load generator sent %.0f%% of the target rate in phase %q (limit %.0f%%): this machine cannot send that fast at time scale %g",
-			100*d.AchievedRateRatio, worst, 100*recording.MinAchievedRate, m.k))
+		add("the load generator sent %.0f%% of the target rate in phase %q (limit %.0f%%): this machine cannot send that fast at time scale %g",
+			100*d.AchievedRateRatio, worst, 100*recording.MinAchievedRate, k)
 	}
 	if d.ContentionTimeouts > 0 && float64(d.ContentionTimeouts) > recording.MaxContentionTimeoutShare*float64(d.UpstreamCalls) {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("%d of %d upstream calls timed out although the fake meant to answer them within the call timeout (limit %.1f%%): CPU contention, not the scenario",
-			d.ContentionTimeouts, d.UpstreamCalls, 100*recording.MaxContentionTimeoutShare))
+		add("%d of %d upstream calls timed out although the fake meant to answer them within the call timeout (limit %.1f%%): CPU contention, not the scenario",
+			d.ContentionTimeouts, d.UpstreamCalls, 100*recording.MaxContentionTimeoutShare)
 	}
 	if d.UpstreamSlowdown > recording.MaxUpstreamSlowdown {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("upstream calls took %.0f%% longer than the fake planned (limit %.0f%%): this machine's own overhead, scaled up %g times",
-			100*d.UpstreamSlowdown, 100*recording.MaxUpstreamSlowdown, m.k))
+		add("upstream calls took %.0f%% longer than the fake planned (limit %.0f%%): this machine's own overhead, scaled up %g times",
+			100*d.UpstreamSlowdown, 100*recording.MaxUpstreamSlowdown, k)
 	}
 	if d.SendLagP99 > d.Tolerance {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("the load generator sent requests %v late (p99, scenario time), more than the %v tolerance: requests did not arrive when the scenario says",
-			d.SendLagP99.Round(time.Millisecond), d.Tolerance))
+		add("the load generator sent requests %v late (p99, scenario time), more than the %v tolerance: requests did not arrive when the scenario says",
+			d.SendLagP99.Round(time.Millisecond), d.Tolerance)
 	}
 	if d.LocalWorkShift > d.Tolerance {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("the service's own work (p99 %v of real time on an answer without an upstream call) is not compressed, so it weighs %v in scenario time, more than the %v tolerance: events after it happen late against the scaled timers",
-			d.LocalWorkP99.Round(10*time.Microsecond), d.LocalWorkShift.Round(time.Millisecond), d.Tolerance))
+		add("the service's own work (p99 %v of real time on an answer without an upstream call) is not compressed, so it weighs %v in scenario time, more than the %v tolerance: events after it happen late against the scaled timers",
+			d.LocalWorkP99.Round(10*time.Microsecond), d.LocalWorkShift.Round(time.Millisecond), d.Tolerance)
 	}
 	if d.BreakerLatenessMax > d.Tolerance {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("the breaker turned half-open up to %v after the first request due past its reset timeout (scenario time), more than the %v tolerance",
-			d.BreakerLatenessMax.Round(time.Millisecond), d.Tolerance))
+		add("the breaker turned half-open up to %v after the first request due past its reset timeout (scenario time), more than the %v tolerance",
+			d.BreakerLatenessMax.Round(time.Millisecond), d.Tolerance)
 	}
 	if d.TimerLatenessP99 > d.Tolerance {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("timers fired %v late (p99, scenario time), more than the %v tolerance (a tenth of the shortest breaker, timeout or phase duration)",
-			d.TimerLatenessP99.Round(time.Millisecond), d.Tolerance))
+		add("timers fired %v late (p99, scenario time), more than the %v tolerance (a tenth of the shortest breaker, timeout or phase duration)",
+			d.TimerLatenessP99.Round(time.Millisecond), d.Tolerance)
 	}
-	d.Distorted = len(d.Reasons) > 0
-	return d
+	return out
 }
 
 // timerProbe measures how late timers fire on this machine while the run
