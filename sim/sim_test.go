@@ -374,3 +374,37 @@ func TestDrawnTimelineIsRecorded(t *testing.T) {
 		t.Errorf("recorded outage %v (dist %v), want the drawn %v", rec.Phases[1].Duration, rec.Phases[1].DurationDist, want.Phases[1].Duration)
 	}
 }
+
+// TestDrainTimeoutBoundsAnInterruptedRun: after an interrupt, requests in
+// flight get the drain time (WithDrainTimeout) and are then cut short, so
+// a run whose upstream hangs ends that long after the stop, not when the
+// hang would.
+func TestDrainTimeoutBoundsAnInterruptedRun(t *testing.T) {
+	sc, err := scenarios.Parse("hang.yaml", []byte(`
+name: hang
+breaker: {call_timeout: 10m}
+load: {rate: 5/s, timeout: 20m}
+upstream:
+  latency: {ttft: {dist: fixed, value: 5m}, per_token: {dist: fixed, value: 0s}}
+  tokens: 1
+phases:
+  - {name: only, duration: 1h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, drain := range []time.Duration{time.Second, 7 * time.Second} {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			start := time.Now()
+			time.AfterFunc(3*time.Second, cancel)
+			res, err := Run(ctx, sc, WithTimeScale(1), InMemory(), WithDrainTimeout(drain))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took, want := time.Since(start), 3*time.Second+drain; !res.Interrupted || took < want || took > want+time.Second {
+				t.Errorf("drain %v: interrupted %v after %v of virtual time, want %v", drain, res.Interrupted, took, want)
+			}
+		})
+	}
+}
