@@ -50,6 +50,10 @@ type Distortion struct {
 	// wait), as a fraction: the machine's own overhead on each call is
 	// scaled up with the call, (K−1)/K of it per unit of scaled delay.
 	// 0.05 means 5% slower than the scenario says; 0 at time scale 1.
+	// For an external target, whose side of its calls is not seen, these
+	// come from the fake's log alone: a call left before its planned
+	// delay timed out, and the slowdown is the fake's own overhead, a
+	// lower bound of what the service waited.
 	UpstreamSlowdown float64 `json:"upstream_slowdown"`
 
 	// TimerLatenessP99 and TimerLatenessMax are how late a probe timer

@@ -54,6 +54,7 @@ type distortionMeter struct {
 
 	mu         sync.Mutex
 	halves     map[string]callHalf // upstream call id -> what is known so far
+	fakeOnly   bool                // an external target: judge the fake's side alone
 	calls      int64
 	timedOut   int64
 	contention int64
@@ -192,8 +193,55 @@ func (m *distortionMeter) clientSide(id string, wait time.Duration, timedOut, co
 
 // fakeSide records the fake's log entry of an upstream call.
 func (m *distortionMeter) fakeSide(c *faults.Call) {
+	m.mu.Lock()
+	only := m.fakeOnly
+	m.mu.Unlock()
+	if only {
+		m.judgeFake(c)
+		return
+	}
 	m.join(c.RequestID, callHalf{fake: true, planned: c.Delay + c.Queued, gotSlot: c.GotSlot})
 }
+
+// seeFakeSideOnly makes the meter judge upstream calls from the fake's
+// log alone: an external target's side of its calls is not seen, so
+// nothing would join them.
+func (m *distortionMeter) seeFakeSideOnly() {
+	m.mu.Lock()
+	m.fakeOnly = true
+	clear(m.halves)
+	m.mu.Unlock()
+}
+
+// judgeFake counts an inference call seen from the fake's side only. A
+// call the caller left before the fake was done timed out (or was
+// abandoned); when its planned delay and queue wait were shorter than the
+// call timeout, the machine made it late. A completed call's duration
+// against its plan is the fake's own overhead: a lower bound of the
+// slowdown the caller saw, whose HTTP client's share is not seen.
+func (m *distortionMeter) judgeFake(c *faults.Call) {
+	if !inferenceRoutes[c.Route] {
+		return
+	}
+	planned := c.Delay + c.Queued
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	switch {
+	case c.Duration < planned:
+		m.timedOut++
+		if c.GotSlot && planned < m.callTimeout {
+			m.contention++
+		}
+	case c.Status != 0 && planned > 0:
+		m.waitSum += c.Duration
+		m.planSum += planned
+	}
+}
+
+// inferenceRoutes are the fake's routes (faults.Call.Route) that answer
+// an inference request; health and model listings are not judged.
+var inferenceRoutes = map[string]bool{"chat": true, "completions": true, "compat": true, "generate": true, "generate_stream": true}
 
 func (m *distortionMeter) join(id string, h callHalf) {
 	if id == "" {

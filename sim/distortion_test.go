@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"brownout/contract"
+	"brownout/faults"
 	"brownout/recording"
 	"brownout/scenarios"
 )
@@ -44,16 +46,7 @@ func TestHalfOpenLateness(t *testing.T) {
 // requests were sent late, or whose breaker turned half-open late, by more
 // than the tolerance is distorted and says why; within it, it is not.
 func TestDistortionFlagsLateRequestsAndBreaker(t *testing.T) {
-	sc, err := scenarios.Parse("t.yaml", []byte(`
-name: t
-breaker: {reset_timeout: 10s, call_timeout: 5s}
-load: {rate: 10/s, timeout: 20s}
-phases:
-  - {name: only, duration: 60s}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := meterScenario(t)
 	const k = 10
 	real := sc.Scaled(k)
 	pacer, err := NewPhasePacer(rateSegments(real))
@@ -104,4 +97,54 @@ phases:
 			t.Errorf("%s: reasons %q, want one with %q", tc.name, d.Reasons, tc.want)
 		}
 	}
+}
+
+// TestFakeSideJudgesExternalCalls: for an external target, whose side of
+// its upstream calls is not seen, the fake's log alone decides: a call the
+// caller left before its planned delay and within the call timeout is a
+// contention timeout, a hang past the timeout is not, a completed call's
+// overhead is the (lower-bound) slowdown, and health checks do not count.
+func TestFakeSideJudgesExternalCalls(t *testing.T) {
+	sc := meterScenario(t)
+	const k = 10
+	real := sc.Scaled(k) // call timeout 500 ms of real time
+	m := newDistortionMeter(real, k, false)
+	m.fakeSide(&faults.Call{Route: "chat", RequestID: "early", Delay: time.Second, Duration: time.Millisecond, GotSlot: true, Status: 200})
+	m.seeFakeSideOnly()
+	for _, c := range []faults.Call{
+		{Route: "chat", Status: 200, Delay: 100 * time.Millisecond, Duration: 110 * time.Millisecond, GotSlot: true},
+		{Route: "generate", Delay: 50 * time.Millisecond, Duration: 20 * time.Millisecond, GotSlot: true}, // left early: contention
+		{Route: "chat", Fault: "hang", Delay: time.Hour, Duration: 500 * time.Millisecond, GotSlot: true}, // the call timeout, as planned
+		{Route: "health", Status: 200, Delay: time.Second, Duration: time.Millisecond, GotSlot: true},
+	} {
+		m.fakeSide(&c)
+	}
+	pacer, err := NewPhasePacer(rateSegments(real))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.finish(sc, &recording.Header{}, pacer, pacer.Duration())
+	if d.UpstreamCalls != 3 || d.TimedOutCalls != 2 || d.ContentionTimeouts != 1 || math.Abs(d.UpstreamSlowdown-0.09) > 1e-9 {
+		t.Errorf("calls %d, timed out %d, contention %d, slowdown %v; want 3, 2, 1, 0.09", d.UpstreamCalls, d.TimedOutCalls, d.ContentionTimeouts, d.UpstreamSlowdown)
+	}
+	if !d.Distorted || !strings.Contains(strings.Join(d.Reasons, "; "), "1 of 3 upstream calls timed out") {
+		t.Errorf("reasons %q, want the contention timeout", d.Reasons)
+	}
+}
+
+// meterScenario is one minute of 10 requests/s with a 5 s call timeout
+// and a 10 s reset timeout: a 500 ms tolerance.
+func meterScenario(t *testing.T) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Parse("t.yaml", []byte(`
+name: t
+breaker: {reset_timeout: 10s, call_timeout: 5s}
+load: {rate: 10/s, timeout: 20s}
+phases:
+  - {name: only, duration: 60s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

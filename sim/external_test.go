@@ -426,6 +426,10 @@ func TestUncorrectedLatencyIsSaid(t *testing.T) {
 	if got, want := py.Distortion.UncorrectedCalls, int64(len(run.calls)); got != want {
 		t.Errorf("Python service: %d uncorrected calls, want all %d", got, want)
 	}
+	// Its calls are still judged, from the fake's side.
+	if got, want := py.Distortion.UpstreamCalls, int64(len(run.calls)); got != want {
+		t.Errorf("Python service: %d upstream calls judged, want all %d from the fake's side", got, want)
+	}
 	if !slices.ContainsFunc(py.Warnings, func(w string) bool { return strings.Contains(w, "does not forward X-Request-Id") }) {
 		t.Errorf("no warning about the unforwarded request id: %q", py.Warnings)
 	}

@@ -180,6 +180,7 @@ func (p *play) describeTarget(ep Endpoints) error {
 	p.external, p.inferred = ep.Info != nil, ep.Inferred
 	if p.external {
 		p.delay = newDelayLine(ep.Resolution)
+		p.meter.seeFakeSideOnly()
 	}
 	if ep.Breaker != nil {
 		p.hist.enabled = ep.Breaker.Enabled
