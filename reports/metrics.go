@@ -18,17 +18,7 @@ import (
 // summary and the report print them overall and per phase: the
 // ScopeFiltered entries of scenarios.MetricTable. (Whole-run metrics such as
 // the distortion checks are thresholds too, without filters.)
-var MetricNames = thresholdMetricNames()
-
-func thresholdMetricNames() []string {
-	var names []string
-	for _, m := range scenarios.MetricTable {
-		if m.Scope == scenarios.ScopeFiltered {
-			names = append(names, m.Name)
-		}
-	}
-	return names
-}
+var MetricNames = scenarios.MetricNamesOf(scenarios.ScopeFiltered)
 
 // metricFamily groups metrics by the records they read, which decides the
 // filters that apply.

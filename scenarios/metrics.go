@@ -101,6 +101,18 @@ func LookupMetric(name string) (MetricInfo, bool) {
 	return MetricInfo{}, false
 }
 
+// MetricNamesOf lists the names of MetricTable's entries of scope s, in
+// table order: the order reports and sweep rows print them.
+func MetricNamesOf(s Scope) []string {
+	var names []string
+	for _, m := range MetricTable {
+		if m.Scope == s {
+			names = append(names, m.Name)
+		}
+	}
+	return names
+}
+
 // Metrics is every metric a threshold may name, with its unit: the entries
 // of [MetricTable] outside ScopeSweep.
 var Metrics = thresholdMetrics()

@@ -28,17 +28,7 @@ const (
 // MetricNames lists every metric of a sweep row, in the order sweep.csv and
 // sweep.json write them: the ScopeSweep metrics of scenarios.MetricTable,
 // then every whole-run metric of reports.
-var MetricNames = sweepMetricNames()
-
-func sweepMetricNames() []string {
-	var names []string
-	for _, m := range scenarios.MetricTable {
-		if m.Scope == scenarios.ScopeSweep {
-			names = append(names, m.Name)
-		}
-	}
-	return append(names, reports.MetricNames...)
-}
+var MetricNames = append(scenarios.MetricNamesOf(scenarios.ScopeSweep), reports.MetricNames...)
 
 // unitOf is the unit of a metric of MetricNames.
 func unitOf(metric string) scenarios.Unit {
