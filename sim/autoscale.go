@@ -148,6 +148,15 @@ func chooseScale(ladder []float64, probe func(k float64, real time.Duration) (bo
 	return 1, nil
 }
 
+// label is the probe's scale, with the check it failed when it was
+// distorted: "35", "50 (upstream 6% slower than planned)".
+func (p Probe) label() string {
+	if p.Honest {
+		return fmt.Sprintf("%g", p.Scale)
+	}
+	return fmt.Sprintf("%g (%s)", p.Scale, p.Limit)
+}
+
 // explain says in one sentence why the choice was made.
 func (c *AutoChoice) explain(phase string, parallel int, top float64, accepted bool) string {
 	var b strings.Builder
@@ -156,22 +165,18 @@ func (c *AutoChoice) explain(phase string, parallel int, top float64, accepted b
 	if parallel > 1 {
 		runs = fmt.Sprintf("%d runs at once", parallel)
 	}
-	var honest, distorted, confirmed, unconfirmed []string
-	for _, p := range c.Probes {
-		switch {
-		case p.Confirm && p.Honest:
-			confirmed = append(confirmed, fmt.Sprintf("%g", p.Scale))
-			continue
-		case p.Confirm:
-			unconfirmed = append(unconfirmed, fmt.Sprintf("%g (%s)", p.Scale, p.Limit))
-			continue
+	// The probes' labels by kind: bisecting or confirming, honest or not.
+	labels := func(confirm, honest bool) []string {
+		var out []string
+		for _, p := range c.Probes {
+			if p.Confirm == confirm && p.Honest == honest {
+				out = append(out, p.label())
+			}
 		}
-		if p.Honest {
-			honest = append(honest, fmt.Sprintf("%g", p.Scale))
-		} else {
-			distorted = append(distorted, fmt.Sprintf("%g (%s)", p.Scale, p.Limit))
-		}
+		return out
 	}
+	honest, distorted := labels(false, true), labels(false, false)
+	confirmed, unconfirmed := labels(true, true), labels(true, false)
 	fmt.Fprintf(&b, ": calibration of phase %q with %s", phase, runs)
 	if len(honest) > 0 {
 		fmt.Fprintf(&b, " stayed honest at %s", strings.Join(honest, ", "))
