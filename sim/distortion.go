@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"brownout/contract"
@@ -54,7 +55,7 @@ type distortionMeter struct {
 
 	mu         sync.Mutex
 	halves     map[string]callHalf // upstream call id -> what is known so far
-	fakeOnly   bool                // an external target: judge the fake's side alone
+	fakeOnly   atomic.Bool         // an external target: judge the fake's side alone
 	calls      int64
 	timedOut   int64
 	contention int64
@@ -193,10 +194,7 @@ func (m *distortionMeter) clientSide(id string, wait time.Duration, timedOut, co
 
 // fakeSide records the fake's log entry of an upstream call.
 func (m *distortionMeter) fakeSide(c *faults.Call) {
-	m.mu.Lock()
-	only := m.fakeOnly
-	m.mu.Unlock()
-	if only {
+	if m.fakeOnly.Load() {
 		m.judgeFake(c)
 		return
 	}
@@ -207,8 +205,8 @@ func (m *distortionMeter) fakeSide(c *faults.Call) {
 // log alone: an external target's side of its calls is not seen, so
 // nothing would join them.
 func (m *distortionMeter) seeFakeSideOnly() {
+	m.fakeOnly.Store(true)
 	m.mu.Lock()
-	m.fakeOnly = true
 	clear(m.halves)
 	m.mu.Unlock()
 }
