@@ -68,7 +68,7 @@ func TestBeyondHeadroom(t *testing.T) {
 // caller's Accept bound the choice; with nothing to try above 1 there is
 // no probe at all, and a short ladder is probed over real loopback.
 func TestAutoTimeScaleStaysWithinLimits(t *testing.T) {
-	sc, err := scenarios.Parse("short.yaml", []byte(`
+	sc := parseScenario(t, "short.yaml", []byte(`
 name: short
 breaker: {reset_timeout: 30ms, call_timeout: 1s}
 load: {rate: 20/s, timeout: 2s}
@@ -78,9 +78,6 @@ upstream:
 phases:
   - {name: only, duration: 10s}
 `))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	c, err := AutoTimeScale(ctx, sc, AutoConfig{Accept: func(k float64) bool { return k <= 1 }})
 	if err != nil || c.Scale != 1 || len(c.Probes) != 0 {

@@ -136,15 +136,12 @@ func TestFakeSideJudgesExternalCalls(t *testing.T) {
 // and a 10 s reset timeout: a 500 ms tolerance.
 func meterScenario(t *testing.T) *scenarios.Scenario {
 	t.Helper()
-	sc, err := scenarios.Parse("t.yaml", []byte(`
+	sc := parseScenario(t, "t.yaml", []byte(`
 name: t
 breaker: {reset_timeout: 10s, call_timeout: 5s}
 load: {rate: 10/s, timeout: 20s}
 phases:
   - {name: only, duration: 60s}
 `))
-	if err != nil {
-		t.Fatal(err)
-	}
 	return sc
 }

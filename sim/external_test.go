@@ -136,10 +136,7 @@ func playAgainst(t *testing.T, sc *scenarios.Scenario, k float64, target Target,
 // times differ between two real-time runs by more than a polling interval
 // on a loaded machine, so they are not compared across runs here.)
 func TestIndependentImplementation(t *testing.T) {
-	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "short-outage.yaml", []byte(shortOutage))
 	// Phase edges far from where probes fall: opened at 1–1.5 s, the first
 	// probe (2–2.5 s) fails in the outage, the second (3–3.5 s) succeeds.
 	sc.Phases[1].Duration = scenarios.Duration(1800 * time.Millisecond)
@@ -211,10 +208,7 @@ func misbehaving(t *testing.T, fault string) (*Command, func() int) {
 // misbehaving targets.
 func tinyOutage(t *testing.T) *scenarios.Scenario {
 	t.Helper()
-	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "short-outage.yaml", []byte(shortOutage))
 	sc.Name = "tiny-outage"
 	sc.Breaker.ResetTimeout = scenarios.Duration(500 * time.Millisecond)
 	for i, d := range []time.Duration{500 * time.Millisecond, time.Second, 500 * time.Millisecond} {
@@ -342,10 +336,7 @@ func TestRunningService(t *testing.T) {
 	if lr.header.Target == nil || lr.header.Target.Kind != "running" {
 		t.Fatalf("header target %+v", lr.header.Target)
 	}
-	got, err := scenarios.Parse("run.json", []byte(lr.header.ScenarioYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := parseScenario(t, "run.json", []byte(lr.header.ScenarioYAML))
 	if got.Breaker.FailThreshold != 4 || got.Breaker.ResetTimeout.D() != 500*time.Millisecond {
 		t.Errorf("recorded breaker %+v, want the service's fail_max 4 and reset_timeout 0.5s", got.Breaker)
 	}
@@ -357,10 +348,7 @@ func TestRunningService(t *testing.T) {
 // TestInferredTransitions plays against a service with no health endpoint:
 // the breaker is inferred from its answers, and the recording says so.
 func TestInferredTransitions(t *testing.T) {
-	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "short-outage.yaml", []byte(shortOutage))
 	py := pythonCommand(t)
 	py.Endpoint.HealthPath = NoHealth
 	_, lr, _ := playAgainst(t, sc, 1, py)
@@ -397,10 +385,7 @@ func TestScenarioTargetBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	block := fmt.Sprintf("target:\n  command: [%q, %q]\n  env: {CIRCUIT_BREAKER_NAME: \"{breaker.name}-py\"}\n", py.Args[0], py.Args[1])
-	sc, err := scenarios.Parse("with-target.yaml", append(base, block...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "with-target.yaml", append(base, block...))
 	_, lr, _ := playAgainst(t, sc, 1, nil)
 	if lr.header.Target == nil || lr.header.Target.Kind != "launched" || !strings.Contains(lr.header.Target.Command, "seed_service.py") {
 		t.Fatalf("header target %+v, want the scenario's command", lr.header.Target)

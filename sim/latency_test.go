@@ -46,10 +46,7 @@ phases:
   - name: only
     duration: 2s%s
 `, ttft, faults)
-	sc, err := scenarios.Parse("latency-split.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "latency-split.yaml", []byte(src))
 	return sc
 }
 

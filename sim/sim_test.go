@@ -306,10 +306,7 @@ phases:
 `
 
 func TestLoopbackRun(t *testing.T) {
-	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "short-outage.yaml", []byte(shortOutage))
 	dir := filepath.Join(t.TempDir(), "run")
 	res, err := Run(context.Background(), sc, WithOutDir(dir))
 	if err != nil {
@@ -366,10 +363,7 @@ func TestDrawnTimelineIsRecorded(t *testing.T) {
 		}
 		at += p.Duration.D()
 	}
-	rec, err := scenarios.Parse("scenario.yaml", []byte(lr.header.ScenarioYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := parseScenario(t, "scenario.yaml", []byte(lr.header.ScenarioYAML))
 	if rec.Phases[1].DurationDist != nil || rec.Phases[1].Duration != want.Phases[1].Duration {
 		t.Errorf("recorded outage %v (dist %v), want the drawn %v", rec.Phases[1].Duration, rec.Phases[1].DurationDist, want.Phases[1].Duration)
 	}
@@ -380,7 +374,7 @@ func TestDrawnTimelineIsRecorded(t *testing.T) {
 // a run whose upstream hangs ends that long after the stop, not when the
 // hang would.
 func TestDrainTimeoutBoundsAnInterruptedRun(t *testing.T) {
-	sc, err := scenarios.Parse("hang.yaml", []byte(`
+	sc := parseScenario(t, "hang.yaml", []byte(`
 name: hang
 breaker: {call_timeout: 10m}
 load: {rate: 5/s, timeout: 20m}
@@ -390,9 +384,6 @@ upstream:
 phases:
   - {name: only, duration: 1h}
 `))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, drain := range []time.Duration{time.Second, 7 * time.Second} {
 		synctest.Test(t, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -407,4 +398,14 @@ phases:
 			}
 		})
 	}
+}
+
+// parseScenario parses a scenario for a test, failing it on an error.
+func parseScenario(t testing.TB, name string, src []byte) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Parse(name, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

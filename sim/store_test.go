@@ -49,10 +49,7 @@ func TestLoopbackRunSharedStore(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := tc.url(t)
-			sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc := parseScenario(t, "short-outage.yaml", []byte(shortOutage))
 			sc.Breaker.Store = scenarios.StoreRedis
 			dir := filepath.Join(t.TempDir(), "run")
 			opts := []Option{WithOutDir(dir)}
@@ -86,12 +83,9 @@ func TestLoopbackRunSharedStore(t *testing.T) {
 }
 
 func TestSharedStoreUnreachableFailsAtStart(t *testing.T) {
-	sc, err := scenarios.Parse("short-outage.yaml", []byte(shortOutage))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := parseScenario(t, "short-outage.yaml", []byte(shortOutage))
 	sc.Breaker.Store = scenarios.StoreRedis
-	_, err = Run(context.Background(), sc, WithRedis("redis://127.0.0.1:1"))
+	_, err := Run(context.Background(), sc, WithRedis("redis://127.0.0.1:1"))
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("Run with an unreachable Redis: %v, want an error at start saying it is unreachable", err)
 	}
@@ -130,10 +124,7 @@ func TestReplicasHardOutage(t *testing.T) {
 		{scenarios.StoreRedis, 5, 5},
 	} {
 		t.Run(tc.store, func(t *testing.T) {
-			sc, err := scenarios.Parse("replicas.yaml", []byte(replicasOutage))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sc := parseScenario(t, "replicas.yaml", []byte(replicasOutage))
 			sc.Breaker.Store = tc.store
 			_, dir := playVirtual(t, sc, 0)
 			lr := loadRun(t, dir)
